@@ -466,6 +466,8 @@ def _run_processes(fn, args_per_worker, method, timeout, start_together, track_c
                    show_progress) -> RunResult:
     ctx = mp.get_context(method)
     n = len(args_per_worker)
+    # The sampler starts first, so it does not inherit the workers' pipes.
+    sampler = _CoreSampler(method) if track_cores and _can_sample() else None
     barrier = ctx.Barrier(n) if start_together else None
     pipes = [ctx.Pipe(duplex=False) for _ in range(n)]  # (receive end, send end)
     procs = [
@@ -474,25 +476,28 @@ def _run_processes(fn, args_per_worker, method, timeout, start_together, track_c
         for i, args in enumerate(args_per_worker)
     ]
     messages: list = [None] * n
-    sampler = _CoreSampler(method) if track_cores and _can_sample() else None
     t0 = time.perf_counter()
     try:
         for p in procs:
             p.start()
         for _, send_end in pipes:
-            send_end.close()  # only the children write; now a dead child shows up as EOF
+            send_end.close()  # only the children write
         if sampler is not None:
             sampler.watch(t0, {i: (p.pid, p.pid) for i, p in enumerate(procs)})
-        waiting = {pipes[i][0]: i for i in range(n)}
+        waiting = set(range(n))
         with Progress(n, "workers finished", enabled=show_progress) as bar:
             while waiting:
-                for conn in mp.connection.wait(list(waiting), timeout=0.05):
-                    i = waiting.pop(conn)
-                    try:
-                        messages[i] = conn.recv()
-                    except EOFError:
-                        procs[i].join(1.0)
-                        raise WorkerCrashed(_crash_message(i, procs[i]), i) from None
+                # Wake up when a worker sends its record or a worker process ends.
+                mp.connection.wait([pipes[i][0] for i in waiting] +
+                                   [procs[i].sentinel for i in waiting], timeout=0.05)
+                for i in sorted(waiting):
+                    if pipes[i][0].poll():
+                        messages[i] = _receive(pipes[i][0], procs[i], i)
+                    elif procs[i].exitcode is not None and not pipes[i][0].poll(0.1):
+                        raise WorkerCrashed(_crash_message(i, procs[i]), i)
+                    else:
+                        continue
+                    waiting.discard(i)
                     if sampler is not None:
                         sampler.forget(i)
                     if messages[i][0] == "error":  # fail fast; the finally block stops the rest
@@ -511,6 +516,15 @@ def _run_processes(fn, args_per_worker, method, timeout, start_together, track_c
             receive_end.close()
             send_end.close()
     return RunResult("processes", method, wall, _records(messages, t0, sampler, "process", pids))
+
+
+def _receive(conn, proc, i: int):
+    """Read worker ``i``'s message; a pipe closed without one means the worker died."""
+    try:
+        return conn.recv()
+    except EOFError:
+        proc.join(1.0)
+        raise WorkerCrashed(_crash_message(i, proc), i) from None
 
 
 def _crash_message(i: int, proc) -> str:
