@@ -1,0 +1,96 @@
+"""How much does the course's process runner cost compared with the standard library?
+
+Runs the same CPU-bound job (pure-Python arithmetic, split evenly) three ways,
+interleaved so that machine noise hits all of them alike, each including the
+start-up of its worker processes:
+
+  helpers   helpers.launch.run (fresh processes per run, as the lessons use it)
+  executor  concurrent.futures.ProcessPoolExecutor (fresh pool per run)
+  pool      multiprocessing.Pool (fresh pool per run)
+
+and prints the median wall times, the ratio helpers / standard library
+(target <= 1.05), and the speedup and efficiency of the helpers' runner at
+N = usable CPUs against the same job run serially in this process
+(target efficiency >= 0.90 where there are 2+ usable CPUs).
+
+    python benchmarks/runner_overhead.py [--seconds 2] [--repeats 5] [--start-method spawn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from helpers import launch, system, workloads
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="serial seconds of work per run")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=system.usable_cpus())
+    parser.add_argument("--start-method", default=system.course_start_method())
+    args = parser.parse_args()
+
+    n, method = args.workers, args.start_method
+    ctx = mp.get_context(method)
+    units = workloads.units_for("cpu", args.seconds)
+    shares = workloads.split_evenly(units, n)
+    expected = [workloads.cpu_work(u) for u in shares]  # also warms up this process
+
+    def with_helpers():
+        run = launch.run(workloads.cpu_work, [(u,) for u in shares], "processes",
+                         start_method=method, track_cores=False, show_progress=False)
+        assert run.results == expected
+
+    def with_executor():
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
+            assert list(ex.map(workloads.cpu_work, shares)) == expected
+
+    def with_pool():
+        with ctx.Pool(n) as pool:
+            assert pool.map(workloads.cpu_work, shares, chunksize=1) == expected
+
+    def serial():
+        assert [workloads.cpu_work(u) for u in shares] == expected
+
+    contenders = {"helpers": with_helpers, "executor": with_executor, "pool": with_pool,
+                  "serial": serial}
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for fn in contenders.values():  # warm-up: imports, forkserver start
+        fn()
+    for _ in range(args.repeats):
+        for name, fn in contenders.items():
+            times[name].append(timed(fn))
+
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    print(f"machine: {system.usable_cpus()} usable CPU(s), Python {system.machine_report().python}, "
+          f"start method {method}, {n} workers, {args.seconds:g} s of serial work, "
+          f"{args.repeats} interleaved repeats")
+    print(f"{'runner':<10} {'median s':>9} {'min s':>7} {'max s':>7}")
+    for name, ts in times.items():
+        print(f"{name:<10} {med[name]:>9.3f} {min(ts):>7.3f} {max(ts):>7.3f}")
+    for other in ("executor", "pool"):
+        ratio = med["helpers"] / med[other]
+        verdict = "ok" if ratio <= 1.05 else "ABOVE TARGET"
+        print(f"ratio helpers / {other:<8} = {ratio:.3f}   (target <= 1.05: {verdict})")
+    speedup = med["serial"] / med["helpers"]
+    efficiency = speedup / n
+    verdict = "ok" if efficiency >= 0.90 else "BELOW TARGET"
+    note = "" if system.usable_cpus() > 1 else " (1 usable CPU: no parallel speedup is possible)"
+    print(f"helpers speedup at N={n}: {speedup:.2f}x, efficiency {efficiency:.2f} "
+          f"(target >= 0.90: {verdict}){note}")
+    launch.shutdown_helpers()
+
+
+if __name__ == "__main__":
+    main()
