@@ -30,6 +30,9 @@ class Feedback:
 
     __repr__ = __str__
 
+    def _ipython_display_(self) -> None:
+        """Show nothing as a cell's result: the check has printed the verdict already."""
+
 
 def feedback(correct: bool, praise: str, hint: str) -> Feedback:
     """``praise`` if ``correct``, else ``hint``."""

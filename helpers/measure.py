@@ -208,12 +208,16 @@ def creation_times(how: str, repeats: int = 20) -> list[float]:
             worker = threading.Thread(target=workloads.no_work)
         else:
             worker = ctx.Process(target=workloads.no_work, daemon=True)
-        t0 = time.perf_counter()
-        worker.start()
-        worker.join(30)
-        elapsed = time.perf_counter() - t0
-        if ctx is not None:
-            launch.stop_processes([worker])
+        try:
+            t0 = time.perf_counter()
+            worker.start()
+            worker.join(30)
+            elapsed = time.perf_counter() - t0
+            if worker.is_alive():
+                raise launch.RunTimeout(f"a {how} worker doing nothing did not end within 30 s")
+        finally:  # also on Ctrl-C: never leave the child running
+            if ctx is not None:
+                launch.stop_processes([worker])
         if i > 0:
             times.append(elapsed)
     return times
