@@ -287,6 +287,7 @@ class ArrayChild:
         self._expect("done")
 
     def footprint(self) -> Footprint:
+        """Measure the child's RSS, USS and PSS now (see :func:`footprint`)."""
         return footprint(self.proc.pid)
 
     def close(self) -> None:
@@ -319,6 +320,7 @@ class CopyOnWriteResult:
         return next((f for name, f in self.rows if name == label), None)
 
     def table(self) -> str:
+        """The footprints as a plain-text table (MB), one row per process, then any notes."""
         rows = [f"{f'array of {self.array_mb:.0f} MB in the parent':<42}{'RSS':>11}{'USS':>11}{'PSS':>11}"]
         for label, f in self.rows:
             rows.append(f"{label:<42}{_mb(f.rss, 11)}{_mb(f.uss, 11)}{_mb(f.pss, 11)}")

@@ -391,6 +391,7 @@ class ChildView:
 
     @property
     def sees_parent_globals(self) -> bool:
+        """True if the child saw the parent's run-time change to ``marker`` (it does under ``fork``)."""
         return self.marker != MARKER_AS_IMPORTED
 
 
