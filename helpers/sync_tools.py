@@ -19,12 +19,11 @@ function                       tool and job                                    m
 :func:`condition_demo`         ``Condition.wait_for``: sleep until a            threads
                                predicate is true
 :func:`event_demo`             ``Event``: a start signal and a stop flag        threads
-:func:`lock_cost`              ``Lock``: what one acquire/release costs,        threads, processes
-                               alone and under contention (measured)
 =============================  ==============================================  =====================
 
-Pictures: :func:`draw_queue_sizes`, :func:`draw_pool_use`, :func:`draw_phases`,
-:func:`draw_lock_cost`. Exercise checks: :func:`check_consumer`, :func:`check_peak`.
+Pictures: :func:`draw_queue_sizes`, :func:`draw_pool_use`, :func:`draw_phases`.
+Exercise checks: :func:`check_consumer`, :func:`check_peak`. What a ``Lock``
+costs when several workers want it is measured in :mod:`helpers.lock_contention`.
 
 House rules kept here: every wait has a timeout, every thread is joined and
 every process stopped before a function returns, and bad input is refused
@@ -36,11 +35,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import launch, system
@@ -48,10 +46,10 @@ from .exercises import Feedback
 
 __all__ = [
     "SENTINEL", "producer_consumer", "connection_pool", "phase_computation", "reentry_demo",
-    "condition_demo", "event_demo", "lock_cost", "PipelineRun", "PoolRun", "PhaseRun",
-    "ReentryResult", "ConditionRun", "EventRun", "LockCost", "CostPoint", "Wallet", "LockTimeout",
-    "next_phase", "expected_phases", "draw_queue_sizes", "draw_pool_use", "draw_phases",
-    "draw_lock_cost", "check_consumer", "check_peak", "run_threads", "run_processes",
+    "condition_demo", "event_demo", "PipelineRun", "PoolRun", "PhaseRun", "ReentryResult",
+    "ConditionRun", "EventRun", "Wallet", "LockTimeout", "next_phase", "expected_phases",
+    "draw_queue_sizes", "draw_pool_use", "draw_phases", "check_consumer", "check_peak",
+    "check_whole", "check_seconds", "run_threads", "run_processes",
 ]
 
 if TYPE_CHECKING:  # matplotlib is only needed for drawing, not in worker processes
@@ -252,9 +250,13 @@ def consume_in_process(tasks: Any, results: Any, index: int, consume_time: float
                        timeout: float) -> None:
     """Body of a consumer *process*: take items from ``tasks`` until the sentinel, report each.
 
-    Each finished item goes back on ``results`` as ``(item, index)``; the last
-    message is ``("done", index)``, so the parent knows this consumer has stopped.
+    The first message on ``results`` is ``("ready", index)``, so the parent can
+    wait until every consumer runs before it starts producing (starting a process
+    takes long under ``spawn``, and that should not count as a full queue). Each
+    finished item goes back as ``(item, index)``; the last message is
+    ``("done", index)``, so the parent knows this consumer has stopped.
     """
+    results.put(("ready", index))
     while True:
         item = tasks.get(timeout=timeout)
         if item is SENTINEL:
@@ -275,7 +277,8 @@ def producer_consumer(n_items: int = 40, queue_size: int = 4, n_consumers: int =
     instead of letting the backlog (and memory) grow. After the last item the
     producer puts one :data:`SENTINEL` per consumer; each consumer stops when it
     takes one. With ``mode="processes"`` the consumers are real processes and
-    the queue is a ``multiprocessing.Queue``.
+    the queue is a ``multiprocessing.Queue``; the producer starts once all
+    consumer processes are running, so ``wall`` does not count their start-up.
     """
     check_whole("n_items", n_items, 1, MAX_ITEMS)
     check_whole("queue_size", queue_size, 1, MAX_ITEMS)
@@ -303,9 +306,11 @@ def producer_consumer(n_items: int = 40, queue_size: int = 4, n_consumers: int =
         try:
             for p in procs:
                 p.start()
+            deadline = time.perf_counter() + timeout
+            for _ in range(n_consumers):  # start producing once every consumer is running
+                results.get(timeout=max(0.01, deadline - time.perf_counter()))  # ("ready", i)
             t0 = time.perf_counter()
             _produce(tasks, n_items, n_consumers, produce_every, sizes, put_waits, t0, timeout)
-            deadline = t0 + timeout
             done = 0
             while done < n_consumers:  # read everything before joining (a queue's pipe must drain)
                 message = results.get(timeout=max(0.01, deadline - time.perf_counter()))
@@ -445,6 +450,11 @@ class PhaseRun:
         return self.values == self.expected
 
     @property
+    def span(self) -> float:
+        """Seconds from the first phase starting to the last phase ending (start-up not counted)."""
+        return max(w[-1][1] for w in self.times) - min(w[0][0] for w in self.times)
+
+    @property
     def phase_overlaps(self) -> int:
         """How often some worker started phase k+1 before another worker had finished phase k."""
         count = 0
@@ -474,14 +484,16 @@ def expected_phases(n_workers: int, phases: int) -> list[int]:
 
 
 def phase_worker(index: int, n: int, phases: int, buffers: Any, times: Any, barrier: Any,
-                 step: float, t0: float, timeout: float) -> None:
+                 start: Any, step: float, t0: float, timeout: float) -> None:
     """One worker of the phase computation: owns cell ``index``; phase k reads ``buffers[k % 2]``
     (its own cell and both neighbours') and writes its new value into ``buffers[(k + 1) % 2]``.
 
     Workers are deliberately uneven (worker i works ``step * (i + 1)`` s per
-    phase), as real chunks of work are. With a ``barrier`` every worker waits
-    after each phase until all have written; with ``barrier=None`` nobody waits.
+    phase), as real chunks of work are. All workers begin together at the
+    ``start`` barrier. With a ``barrier`` every worker waits after each phase
+    until all have written; with ``barrier=None`` nobody waits.
     """
+    start.wait(timeout)  # everyone begins together (process start-up is not part of the phases)
     for k in range(phases):
         read, write = (k % 2) * n, ((k + 1) % 2) * n
         started = time.perf_counter() - t0
@@ -518,12 +530,14 @@ def phase_computation(n_workers: int = 4, phases: int = 6, use_barrier: bool = T
     if ctx is None:
         buffers, times = start + [0] * n_workers, [0.0] * (2 * n_workers * phases)
         barrier = threading.Barrier(n_workers) if use_barrier else None
+        start_line = threading.Barrier(n_workers)
     else:
         buffers = ctx.Array("q", start + [0] * n_workers, lock=False)
         times = ctx.Array("d", 2 * n_workers * phases, lock=False)
         barrier = ctx.Barrier(n_workers) if use_barrier else None
+        start_line = ctx.Barrier(n_workers)
     t0 = time.perf_counter()
-    args = [(i, n_workers, phases, buffers, times, barrier, step, t0, timeout)
+    args = [(i, n_workers, phases, buffers, times, barrier, start_line, step, t0, timeout)
             for i in range(n_workers)]
     if ctx is None:
         run_threads(phase_worker, args, timeout, name="phase worker")
@@ -785,251 +799,6 @@ def event_demo(n_workers: int = 3, run_seconds: float = 0.2, tick: float = 0.01,
                     record["rounds"])
 
 
-# --------------------------------------------------------------------------- lock cost
-
-
-@dataclass
-class CostPoint:
-    """Repeated measurements of one (mode, workers) setting, in nanoseconds per locked increment."""
-
-    mode: str
-    n_workers: int
-    ns_per_op: list[float] = field(default_factory=list)
-    #: How often, per 1000 increments, the lock went to a different worker than the last one.
-    handovers_per_1000: float = 0.0
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.ns_per_op)
-
-    @property
-    def low(self) -> float:
-        return min(self.ns_per_op)
-
-    @property
-    def high(self) -> float:
-        return max(self.ns_per_op)
-
-
-@dataclass
-class LockCost:
-    """All measurements of :func:`lock_cost`."""
-
-    operations: dict[str, int]
-    repeats: int
-    start_method: str | None
-    usable_cpus: int
-    points: list[CostPoint] = field(default_factory=list)
-    #: True if every run's shared counter ended at exactly the number of increments.
-    counts_correct: bool = True
-
-    def curve(self, mode: str) -> list[CostPoint]:
-        """The points of one mode, ordered by number of workers."""
-        return sorted((p for p in self.points if p.mode == mode), key=lambda p: p.n_workers)
-
-    def median(self, mode: str, n_workers: int) -> float | None:
-        """Median ns per locked increment for ``mode`` with ``n_workers`` (None if not measured)."""
-        return next((p.median for p in self.points
-                     if p.mode == mode and p.n_workers == n_workers), None)
-
-    def ratio(self, mode: str, n_workers: int) -> float | None:
-        """How many times the cost with ``n_workers`` is the cost with 1 worker (same mode)."""
-        alone, shared = self.median(mode, 1), self.median(mode, n_workers)
-        return None if alone is None or shared is None else shared / alone
-
-    def table(self) -> str:
-        """A plain-text table: median and spread in ns, and the ratio to 1 worker."""
-        rows = [f"{'mode':<10} {'workers':>7} {'median ns':>10} {'min ns':>8} {'max ns':>8} "
-                f"{'x 1 worker':>10} {'hand-overs/1000':>15}"]
-        for mode in dict.fromkeys(p.mode for p in self.points):
-            for p in self.curve(mode):
-                r = self.ratio(mode, p.n_workers)
-                ratio = f"{r:10.2f}" if r is not None else f"{'-':>10}"
-                rows.append(f"{mode:<10} {p.n_workers:>7} {p.median:>10.0f} {p.low:>8.0f} "
-                            f"{p.high:>8.0f} {ratio} {p.handovers_per_1000:>15.1f}")
-        return "\n".join(rows)
-
-    def __str__(self) -> str:
-        return (f"Lock cost: ns per locked increment, median of {self.repeats} repeats, "
-                f"{self.usable_cpus} usable CPU(s)\n{self.table()}")
-
-
-def locked_increments(index: int, n_workers: int, lock: Any, counter: Any, times: Any, ops: int,
-                      rounds: int, go: Any, done: Any, timeout: float) -> None:
-    """Body of one lock-cost worker (a thread or a process).
-
-    For each round: wait at the ``go`` barrier until the conductor starts this
-    group, then ``ops`` times take the lock, add 1 to the shared ``counter[0]``
-    and release it. Inside the lock it also counts a *hand-over* in
-    ``counter[2]`` whenever the previous holder (``counter[1]``) was another
-    worker. The round's start and end times go to
-    ``times[2 * (r * n_workers + index)]`` and the place after it; then the
-    worker reports at the ``done`` barrier.
-
-    The hot loop uses a plain ``with lock:`` (a timeout there would change
-    what is measured); the barriers have timeouts, and the conductor stops the
-    workers if a round takes too long.
-    """
-    try:
-        for r in range(rounds):
-            go.wait(timeout)
-            t = time.perf_counter()
-            for _ in range(ops):
-                with lock:
-                    counter[0] += 1
-                    if counter[1] != index:  # the lock came from another worker: a hand-over
-                        counter[1] = index
-                        counter[2] += 1
-            slot = 2 * (r * n_workers + index)
-            times[slot], times[slot + 1] = t, time.perf_counter()
-            done.wait(timeout)
-    except threading.BrokenBarrierError:  # the conductor gave up (timeout or error): just end
-        return
-
-
-def default_operations(mode: str) -> int:
-    """Locked increments per measurement: fewer for processes (each costs more), fewer in quick mode."""
-    base = 200_000 if mode == "threads" else 100_000
-    return base // 4 if system.quick_mode() else base
-
-
-@dataclass
-class _Group:
-    """The workers of one (mode, number of workers) setting and the objects they share."""
-
-    mode: str
-    n: int
-    per_worker: int
-    #: Kept here on purpose: under spawn a child opens the lock by name after start()
-    #: returns, so the parent must keep it alive until the end.
-    lock: Any
-    counter: Any
-    times: Any
-    go: Any
-    done: Any
-    workers: list = field(default_factory=list)
-
-
-def _start_group(mode: str, n: int, ops: int, rounds: int, timeout: float) -> _Group:
-    """Create one setting's lock, counter and barriers, and start its n workers (they wait at ``go``)."""
-    per_worker = max(1, ops // n)
-    ctx = _context(mode)
-    if ctx is None:
-        lock, counter, times = threading.Lock(), [0, -1, 0], [0.0] * (2 * n * rounds)
-        go, done = threading.Barrier(n + 1), threading.Barrier(n + 1)  # n workers + the conductor
-        make = threading.Thread
-    else:
-        lock, counter = ctx.Lock(), ctx.Array("q", [0, -1, 0], lock=False)
-        times = ctx.Array("d", 2 * n * rounds, lock=False)
-        go, done = ctx.Barrier(n + 1), ctx.Barrier(n + 1)
-        make = ctx.Process
-    group = _Group(mode, n, per_worker, lock, counter, times, go, done)
-    for i in range(n):
-        worker = make(target=locked_increments, name=f"lock worker {mode} {n}-{i}", daemon=True,
-                      args=(i, n, lock, counter, times, per_worker, rounds, go, done, timeout))
-        group.workers.append(worker)
-        worker.start()
-    return group
-
-
-def _wait_until_ready(groups: list[_Group], deadline: float) -> None:
-    """Wait until every worker waits at its ``go`` barrier; fail fast if one died starting up."""
-    while True:
-        for g in groups:
-            dead = [w for w in g.workers if g.mode == "processes" and w.exitcode is not None]
-            if dead:
-                raise RuntimeError(f"{dead[0].name} ended while starting (exit code "
-                                   f"{dead[0].exitcode}); its error is printed above.")
-        if all(g.go.n_waiting == g.n for g in groups):
-            return
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the lock-cost workers did not start in time; all were stopped.")
-        time.sleep(0.005)
-
-
-def _stop_group(group: _Group) -> None:
-    """Release anyone still waiting, then join the threads or stop the processes."""
-    group.go.abort()
-    group.done.abort()
-    if group.mode == "threads":
-        for t in group.workers:
-            t.join(5.0)
-    else:
-        launch.stop_processes(group.workers)
-
-
-def lock_cost(worker_counts: Sequence[int] = (1, 2, 4), modes: Sequence[str] = MODES,
-              operations: int | None = None, repeats: int | None = None,
-              timeout: float = 60.0) -> LockCost:
-    """Measure what a lock costs per acquire+release, alone and shared, for threads and processes.
-
-    For each setting (mode, n) a fixed number of locked increments of one
-    shared counter is split evenly among n workers (``threading.Lock`` and a
-    list for threads, ``multiprocessing.Lock`` and a shared ``Array`` for
-    processes). One round's wall time (first start to last end) divided by
-    the number of increments gives nanoseconds per locked increment.
-
-    All workers are started first and wait at barriers, so start-up time is
-    never counted. Then a conductor runs the settings *one at a time*, round
-    after round, in alternating order: round 0 is a warm-up, then ``repeats``
-    measured rounds (5, or 3 in quick mode). Interleaving the settings means a
-    burst of load from other programs hits all of them alike.
-    """
-    counts = sorted(set(worker_counts))
-    if not counts:
-        raise ValueError("worker_counts is empty; give at least one number of workers, e.g. (1, 2).")
-    for n in counts:
-        check_whole("each worker count", n, 1, 16, "More workers only take turns on a lock.")
-    if not modes or any(m not in MODES for m in modes):
-        raise ValueError(f"modes must name 'threads' and/or 'processes', not {modes!r}.")
-    if operations is not None:
-        check_whole("operations", operations, 100, 10_000_000)
-    if repeats is None:
-        repeats = 3 if system.quick_mode() else 5
-    check_whole("repeats", repeats, 1, 50)
-    check_seconds("timeout", timeout)
-    if "processes" in modes:
-        launch.validate(locked_increments, [()] * sum(counts), "processes", timeout=timeout)
-    modes = list(dict.fromkeys(modes))
-    method = system.course_start_method() if "processes" in modes else None
-    ops = {m: operations or default_operations(m) for m in modes}
-    result = LockCost(ops, repeats, method, system.usable_cpus())
-    rounds = repeats + 1  # the first is a warm-up
-    groups: list[_Group] = []
-    deadline = time.perf_counter() + timeout
-    try:
-        # Processes first: forking while this process already runs extra threads is unsafe.
-        for mode in sorted(modes, key=lambda m: m != "processes"):
-            for n in counts:
-                groups.append(_start_group(mode, n, ops[mode], rounds, timeout))
-        groups.sort(key=lambda g: modes.index(g.mode))  # back to the order asked for
-        _wait_until_ready(groups, deadline)
-        for r in range(rounds):
-            for g in groups if r % 2 == 0 else groups[::-1]:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    raise TimeoutError(f"the lock-cost measurement took longer than {timeout:g} s "
-                                       f"and was stopped.")
-                g.go.wait(left)  # start this setting's round ...
-                g.done.wait(max(0.01, deadline - time.perf_counter()))  # ... and wait for its end
-    except threading.BrokenBarrierError:
-        raise TimeoutError(f"a lock-cost worker did not arrive within {timeout:g} s; "
-                           f"all workers were stopped.") from None
-    finally:
-        for g in groups:
-            _stop_group(g)
-    for g in groups:
-        total = g.per_worker * g.n
-        result.counts_correct &= int(g.counter[0]) == total * rounds
-        point = CostPoint(g.mode, g.n, handovers_per_1000=1000 * (g.counter[2] - 1) / (total * rounds))
-        for r in range(1, rounds):
-            starts = [g.times[2 * (r * g.n + i)] for i in range(g.n)]
-            ends = [g.times[2 * (r * g.n + i) + 1] for i in range(g.n)]
-            point.ns_per_op.append((max(ends) - min(starts)) / total * 1e9)
-        result.points.append(point)
-    return result
-
-
 # --------------------------------------------------------------------------- pictures
 
 
@@ -1089,28 +858,6 @@ def draw_phases(ax: Axes, run: PhaseRun, legend: bool = True) -> None:
         shown = min(run.phases, len(CORE_COLORS))
         ax.legend(handles=[Patch(color=CORE_COLORS[k], label=f"phase {k}") for k in range(shown)],
                   fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-
-
-def draw_lock_cost(ax: Axes, cost: LockCost) -> None:
-    """Draw ns per locked increment against the number of workers: median line, min-max band."""
-    from .plots import color_for
-
-    for mode in dict.fromkeys(p.mode for p in cost.points):
-        pts = cost.curve(mode)
-        n = [p.n_workers for p in pts]
-        color = color_for(mode)
-        ax.fill_between(n, [p.low for p in pts], [p.high for p in pts], color=color, alpha=0.2, lw=0)
-        lock = "threading.Lock" if mode == "threads" else "multiprocessing.Lock"
-        ax.plot(n, [p.median for p in pts], "o-", color=color,
-                label=f"{mode}: {lock} (median, min-max band)")
-    counts = sorted({p.n_workers for p in cost.points})
-    ax.set_xticks(counts)
-    ax.set_xlabel("workers sharing one lock")
-    ax.set_ylabel("time per locked increment (ns)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(f"One lock, one shared counter ({cost.usable_cpus} usable CPU(s))")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
 
 
 # --------------------------------------------------------------------------- exercises

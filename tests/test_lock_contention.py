@@ -1,0 +1,92 @@
+"""Tests for helpers.lock_contention: the measurement has the right shape, every
+run counts exactly, bad input is refused before anything starts, and nothing is
+left running afterwards.
+
+No test asserts a speed: the machine is shared and timings are noisy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from helpers import launch, lock_contention
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running():
+    """After every test: no extra thread in this process and no child process."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.perf_counter() + 2.0
+    while time.perf_counter() < deadline:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not extra and not launch.leftover_workers():
+            break
+        time.sleep(0.02)
+    assert [t.name for t in threading.enumerate() if t not in before and t.is_alive()] == []
+    assert launch.leftover_workers() == []
+
+
+def test_measure_structure_and_counts():
+    cost = lock_contention.measure(worker_counts=(1, 2), modes=("threads", "processes"),
+                                   operations=2000, repeats=2)
+    assert cost.counts_correct
+    assert [(p.mode, p.n_workers) for p in cost.points] == [
+        ("threads", 1), ("threads", 2), ("processes", 1), ("processes", 2)]
+    for p in cost.points:
+        assert len(p.ns_per_op) == 2
+        assert all(x > 0 for x in p.ns_per_op)
+        assert p.low <= p.median <= p.high
+        assert p.handovers_per_1000 >= 0
+    assert cost.points[0].handovers_per_1000 == 0  # one worker never hands the lock over
+    assert cost.ratio("threads", 1) == 1.0
+    assert cost.ratio("processes", 2) == cost.median("processes", 2) / cost.median("processes", 1)
+    assert cost.median("threads", 3) is None
+    assert "hand-overs/1000" in str(cost)
+
+
+def test_measure_under_spawn(monkeypatch):
+    monkeypatch.setenv("COURSE_START_METHOD", "spawn")
+    cost = lock_contention.measure(worker_counts=(2,), modes=("processes",), operations=1000,
+                                   repeats=1)
+    assert cost.counts_correct and cost.start_method == "spawn"
+
+
+def test_draw_labels_axes_and_uses_course_colours():
+    from helpers.plots import COLORS
+
+    cost = lock_contention.LockCost({"threads": 100, "processes": 100}, 1, "fork", 2)
+    for mode, base in (("threads", 500.0), ("processes", 900.0)):
+        for n in (1, 2):
+            cost.points.append(lock_contention.CostPoint(mode, n, [base * n, base * n + 50]))
+    ax = Figure().subplots()  # no pyplot: nothing global changes
+    lock_contention.draw(ax, cost)
+    assert "(ns)" in ax.get_ylabel() and ax.get_xlabel()
+    colors = [to_hex(line.get_color()) for line in ax.get_lines()]
+    assert colors == [COLORS["threads"].lower(), COLORS["processes"].lower()]
+    assert len(ax.get_legend().get_texts()) == 2
+
+
+BAD_INPUT = [
+    ({"worker_counts": ()}, ValueError, "empty"),
+    ({"worker_counts": (0, 2)}, ValueError, "worker count"),
+    ({"modes": ("greenlets",)}, ValueError, "modes"),
+    ({"operations": 10}, ValueError, "operations"),
+    ({"repeats": 0}, ValueError, "repeats"),
+    ({"timeout": -1}, ValueError, "timeout"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, words", BAD_INPUT)
+def test_bad_input_is_refused_before_anything_starts(kwargs, error, words, monkeypatch):
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self))
+    with pytest.raises(error, match=words):
+        lock_contention.measure(**kwargs)
+    assert started == []
+    assert launch.leftover_workers() == []
