@@ -130,6 +130,7 @@ class SharedBlock:
 
     @property
     def array(self) -> np.ndarray:
+        """The NumPy array whose memory is the shared block (only inside the ``with`` block)."""
         if self._array is None:
             raise RuntimeError(
                 f"The shared block {self.name!r} was closed when its with-block ended, so its "
@@ -686,12 +687,21 @@ class TransferTable:
                 lines.append(f"Largest message ({format_bytes(big)}): {best} was quickest, at "
                              f"{format_bytes(self.bandwidth(best, big))}/s.")
         if "thread" in self.methods:
-            lines.append(
-                f"A thread got the {format_bytes(big)} message in "
-                f"{format_seconds(self.median('thread', big))}: it received a reference to the "
-                f"same array, so nothing was copied."
-            )
+            lines.append(self._thread_sentence(small, big))
         return "\n".join(lines)
+
+    def _thread_sentence(self, small: int, big: int) -> str:
+        """What the thread's times say; honest when a busy machine made the big one slower."""
+        t_small, t_big = self.median("thread", small), self.median("thread", big)
+        said = (f"A thread got the {format_bytes(big)} message in {format_seconds(t_big)}"
+                + (f" (the {format_bytes(small)} one in {format_seconds(t_small)})" if big != small
+                   else ""))
+        if big == small or t_big <= 3 * t_small:
+            return (f"{said}: it received a reference to the same array, so nothing was copied "
+                    f"and the size made no difference.")
+        return (f"{said}: it received a reference to the same array, so nothing was copied; "
+                f"the slower big message shows a busy machine, not copying (look at the spread "
+                f"in the table).")
 
     def __str__(self) -> str:
         return (f"Message transfer times, processes started with {self.start_method!r}, "

@@ -256,6 +256,16 @@ def test_formatting():
     assert sharing._compare(0.5) == "2.0 times slower than"
 
 
+def test_conclusion_is_honest_about_a_noisy_thread_time():
+    table = sharing.TransferTable("fork", [1000, 10_000_000], ["thread"], 1)
+    table.times = {("thread", 1000): [50e-6], ("thread", 10_000_000): [60e-6]}
+    assert "the size made no difference" in table.conclusion()
+    table.times[("thread", 10_000_000)] = [7e-3]  # a busy moment, not a copy
+    text = table.conclusion()
+    assert "7 ms" in text and "50 µs" in text and "busy machine" in text
+    assert "made no difference" not in text
+
+
 def test_drawing_uses_log_axes_with_units():
     from helpers import plots
 
