@@ -8,12 +8,13 @@ has a timeout, every thread is joined, every child process is stopped.
   and what the fix costs: :func:`lock_cost`.
 - **Check-then-act**: :func:`sell_tickets` (a booking system that oversells).
 - **Deadlock**: :func:`two_locks` (two locks taken in opposite order),
-  :func:`draw_wait_for_graph`, and :func:`dine` (the dining philosophers).
-- **Livelock**: :func:`polite_pair` (two threads that keep stepping aside).
-- **Starvation**: :func:`readers_and_writer` (readers that never let a writer
-  in) and the writer-preferring :class:`ReadWriteLock` that fixes it.
+  :func:`find_cycle` and :func:`draw_wait_for_graph`.
 - **Which operations are thread-safe**: :func:`append_from_threads`,
   :func:`cache_fill_race`, :func:`iterate_while_mutating`.
+
+The dining philosophers live in :mod:`helpers.philosophers`, livelock and
+starvation in :mod:`helpers.liveness`; they use the same building blocks
+(threads named ``"hazards: ..."``, so :func:`leftover_threads` finds them all).
 
 Making a race *reproducible*: a real read-modify-write window is tiny, and on
 CPython 3.10+ the interpreter hands the GIL to another thread only at certain
@@ -39,9 +40,6 @@ __all__ = [
     "race_threads", "race_processes", "lock_cost", "draw_lock_cost", "RaceResult", "LockCost",
     "sell_tickets", "cache_fill_race", "BookingResult",
     "two_locks", "find_cycle", "draw_wait_for_graph", "DeadlockResult", "LOCK_STRATEGIES",
-    "dine", "draw_meals", "dinner_panel", "DinnerResult", "PHILOSOPHER_STRATEGIES",
-    "polite_pair", "LivelockResult",
-    "readers_and_writer", "ReadWriteLock", "StarvationResult",
     "append_from_threads", "iterate_while_mutating", "StartLine", "leftover_threads",
 ]
 
@@ -111,6 +109,7 @@ class StartLine:
         self.running: list[int] = []
 
     def wait(self, timeout: float = BARRIER_TIMEOUT) -> None:
+        """Wait at the barrier, then until every thread has checked in (at most ``timeout`` s each)."""
         self.barrier.wait(timeout)
         self.running.append(1)
         deadline = time.perf_counter() + timeout
@@ -424,8 +423,8 @@ def sell_tickets(seats: int = 5, buyers: int = 20, guard: str = "none",
     _check_choice("guard", guard, GUARDS)
     state: dict = {"sold_to": []}
     lock, barrier = threading.Lock(), StartLine(buyers)
-    threads = [_thread(target=_buy, name=f"buyer-{i}", daemon=True,
-                                args=(state, seats, i, guard, lock, barrier))
+    threads = [_thread(target=_buy, name=f"buyer-{i}",
+                       args=(state, seats, i, guard, lock, barrier))
                for i in range(buyers)]
     for t in threads:
         t.start()
@@ -463,7 +462,8 @@ class DeadlockResult:
                     f"{self.seconds:.2f} s ({stuck}){after}")
         extra = ""
         if any(self.retries.values()):
-            extra = " after " + ", ".join(f"{t}: {n} retries" for t, n in self.retries.items())
+            extra = " after " + ", ".join(f"{t}: {n} {'retry' if n == 1 else 'retries'}"
+                                          for t, n in self.retries.items())
         return (f"strategy {self.strategy!r}: no deadlock, {len(self.finished)} threads finished "
                 f"in {self.seconds:.2f} s{extra}")
 
@@ -533,9 +533,8 @@ def two_locks(strategy: str = "opposite", patience: float = 1.0, hold: float = 0
     report: dict = {"holds": {}, "waits": {}, "finished": [], "gave_up": [],
                     "retries": dict.fromkeys(orders, 0)}
     barrier = threading.Barrier(len(orders))
-    threads = [_thread(target=_transfer, name=name, daemon=True,
-                                args=(name, locks, order, strategy, patience, hold, barrier,
-                                      report))
+    threads = [_thread(target=_transfer, name=name,
+                       args=(name, locks, order, strategy, patience, hold, barrier, report))
                for name, order in orders.items()]
     t0 = time.perf_counter()
     for t in threads:
@@ -600,7 +599,7 @@ def draw_wait_for_graph(ax, holds: dict[str, list[str]], waits: dict[str, str],
         hot = (a, b) in in_cycle
         ax.annotate("", xy=pos[b], xytext=pos[a],
                     arrowprops=dict(arrowstyle="-|>", lw=3 if hot else 1.5,
-                                    ls="--" if dashed else "-", shrinkA=size * 0.6,
+                                    ls=(0, (1.5, 1.2)) if dashed else "-", shrinkA=size * 0.6,
                                     shrinkB=size * 0.6,
                                     color=COLORS["highlight"] if hot else "#444444"))
         if small:
@@ -627,7 +626,7 @@ def draw_wait_for_graph(ax, holds: dict[str, list[str]], waits: dict[str, str],
     ax.axis("off")
     if not small:
         ax.legend(handles=[Line2D([], [], color="#444444", label="held by"),
-                           Line2D([], [], color="#444444", ls="--", label="waits for")],
+                           Line2D([], [], color="#444444", ls=(0, (1.5, 1.2)), label="waits for")],
                   loc="lower right", fontsize=7, bbox_to_anchor=(1.1, -0.1))
     if title:
         verdict = title
@@ -645,436 +644,6 @@ def _short(name: str) -> str:
     """'philosopher 3' -> 'P3', 'fork 2' -> 'F2', anything else: its first letter and number."""
     word, _, number = name.rpartition(" ")
     return f"{word[:1].upper()}{number}" if word else name
-
-
-# --------------------------------------------------------------------------- dining philosophers
-
-
-PHILOSOPHER_STRATEGIES = ("naive", "ordered", "waiter")
-
-
-@dataclass
-class DinnerResult:
-    """Meals eaten by each philosopher, and whether the table deadlocked."""
-
-    n: int
-    strategy: str
-    meals: list[int]
-    deadlocked: bool
-    seconds: float
-    holds: dict[str, list[str]] = field(default_factory=dict)
-    waits: dict[str, str] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        verdict = ("DEADLOCK: every philosopher holds one fork and waits for the next "
-                   "(detected by timeout)" if self.deadlocked else "no deadlock")
-        return (f"{self.n} philosophers, strategy {self.strategy!r}, {self.seconds:.2f} s: "
-                f"meals {self.meals} -> {verdict}")
-
-
-def _forks_for(i: int, n: int, strategy: str) -> tuple[int, int]:
-    left, right = i, (i + 1) % n
-    if strategy == "ordered":
-        return min(left, right), max(left, right)   # lowest-numbered fork first
-    return left, right
-
-
-def _philosopher(i: int, n: int, strategy: str, forks: list, seat, table: dict,
-                 barrier: threading.Barrier, end: float, patience: float, reach: float,
-                 eat: float) -> None:
-    first, second = _forks_for(i, n, strategy)
-    me = f"philosopher {i}"
-    rng = random.Random(i)
-    barrier.wait(BARRIER_TIMEOUT)
-    while time.perf_counter() < end and not table["stop"].is_set():
-        if seat is not None and not seat.acquire(timeout=0.05):   # the waiter says: not now
-            continue
-        try:
-            if not _take(forks[first], table, me, f"fork {first}", end, patience):
-                return
-            try:
-                time.sleep(reach)                   # reaching for the other fork takes a moment
-                if not _take(forks[second], table, me, f"fork {second}", end, patience):
-                    return
-                try:
-                    time.sleep(eat)
-                    table["meals"][i] += 1
-                finally:
-                    _put(forks[second], table, me, f"fork {second}")
-            finally:
-                _put(forks[first], table, me, f"fork {first}")
-        finally:
-            if seat is not None:
-                seat.release()
-        time.sleep(rng.uniform(0, eat))             # think
-
-
-def _take(fork: threading.Lock, table: dict, me: str, name: str, end: float,
-          patience: float) -> bool:
-    """Wait for a fork in short steps. Every ``patience`` seconds of waiting (and when the
-    dinner ends) look for a cycle in the wait-for graph: if there is one, declare a deadlock.
-    Returns False if we leave without the fork."""
-    with table["guard"]:
-        table["waits"][me] = name
-    look_at = time.perf_counter() + patience
-    while not fork.acquire(timeout=0.02):
-        if table["stop"].is_set():
-            return False
-        now = time.perf_counter()
-        if now > look_at or now > end:                          # waited long: look around
-            with table["guard"]:
-                holds = {k: list(v) for k, v in table["holds"].items() if v}
-                waits = dict(table["waits"])
-                if find_cycle(holds, waits) and not table["stop"].is_set():
-                    table["snapshot"] = (holds, waits)          # a cycle: it is a deadlock
-                    table["stop"].set()                         # everyone puts the forks down
-            if now > end:
-                return False
-            look_at = now + patience                            # no cycle: just slow, wait on
-    with table["guard"]:
-        table["waits"].pop(me, None)
-        table["holds"].setdefault(me, []).append(name)
-    return True
-
-
-def _put(fork: threading.Lock, table: dict, me: str, name: str) -> None:
-    with table["guard"]:
-        table["holds"][me].remove(name)
-    fork.release()
-
-
-def dine(n: int = 5, strategy: str = "naive", seconds: float = 1.0, patience: float = 0.5,
-         reach: float = 0.02, eat: float = 0.005) -> DinnerResult:
-    """The dining philosophers, with ``n`` real threads and ``n`` forks (locks).
-
-    Each philosopher repeatedly takes two forks, eats, puts them back, thinks.
-
-    - ``"naive"``: take the left fork, then the right one. If all pick up their
-      left fork at once, everyone waits for a neighbour forever -- a deadlock.
-    - ``"ordered"``: take the lower-numbered of the two forks first. One
-      philosopher now reaches the "other way", so no cycle can form.
-    - ``"waiter"``: a semaphore lets at most ``n - 1`` sit down at once, so at
-      least one of them can always get both forks.
-
-    A philosopher that waits ``patience`` seconds for a fork declares a
-    deadlock; everyone then puts their forks down and leaves. The dinner lasts
-    at most ``seconds`` (plus the patience), and every thread is joined.
-    """
-    _check_whole("n", n, 2, 8)
-    _check_choice("strategy", strategy, PHILOSOPHER_STRATEGIES)
-    _check_seconds("seconds", seconds, 30)
-    _check_seconds("patience", patience, 10)
-    forks = [threading.Lock() for _ in range(n)]
-    seat = threading.Semaphore(n - 1) if strategy == "waiter" else None
-    table = {"meals": [0] * n, "holds": {}, "waits": {}, "guard": threading.Lock(),
-             "stop": threading.Event(), "snapshot": None}
-    barrier = threading.Barrier(n)
-    t0 = time.perf_counter()
-    end = t0 + seconds
-    threads = [_thread(target=_philosopher, name=f"philosopher-{i}", daemon=True,
-                                args=(i, n, strategy, forks, seat, table, barrier, end,
-                                      patience, reach, eat))
-               for i in range(n)]
-    for t in threads:
-        t.start()
-    _join_all(threads, end + patience + DEFAULT_TIMEOUT)
-    snapshot = table["snapshot"]
-    holds, waits = snapshot if snapshot else ({}, {})
-    deadlocked = bool(find_cycle(holds, waits))
-    return DinnerResult(n, strategy, list(table["meals"]), deadlocked,
-                        time.perf_counter() - t0, holds if deadlocked else {},
-                        waits if deadlocked else {})
-
-
-def draw_meals(ax, result: DinnerResult) -> None:
-    """One bar per philosopher: meals eaten. Red title if the dinner deadlocked."""
-    from .plots import COLORS
-
-    ax.bar(range(result.n), result.meals, color=COLORS["threads"])
-    ax.set_xticks(range(result.n), [f"P{i}" for i in range(result.n)])
-    ax.set_xlabel("philosopher (a thread)")
-    ax.set_ylabel("meals eaten")
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    verdict = "DEADLOCK (detected by timeout)" if result.deadlocked else "no deadlock"
-    ax.set_title(f"{result.n} philosophers, {result.strategy!r}: {verdict}", fontsize=9,
-                 color="#b00" if result.deadlocked else "black")
-    ax.grid(axis="y", alpha=0.3)
-
-
-def dinner_panel(seconds: float = 1.0, patience: float = 0.5):
-    """A widget: pick the number of philosophers (2-8) and a strategy, press Run, see the dinner.
-
-    The run uses real threads and takes at most about ``seconds + patience``;
-    the panel shows meals per philosopher and, after a deadlock, the wait-for graph.
-    ``panel.run()`` does what the button does; ``panel.result`` is the last result.
-    """
-    import ipywidgets as widgets
-
-    from . import plots
-
-    count = widgets.IntSlider(value=5, min=2, max=8, description="philosophers")
-    strategy = widgets.Dropdown(options=PHILOSOPHER_STRATEGIES, value="naive",
-                                description="strategy")
-    button = widgets.Button(description="Run the dinner", button_style="primary")
-    text = widgets.HTML()
-    image = widgets.Image(format="png")
-    panel = widgets.VBox([widgets.HBox([count, strategy, button]), text, image])
-    panel.result = None
-
-    def run(_=None) -> DinnerResult:
-        button.disabled = True
-        text.value = "dinner in progress..."
-        try:
-            result = dine(count.value, strategy.value, seconds, patience)
-        finally:
-            button.disabled = False
-        fig = plots.figure(9, 3.6)
-        draw_meals(fig.add_subplot(1, 2, 1), result)
-        graph = fig.add_subplot(1, 2, 2)
-        if result.deadlocked:
-            draw_wait_for_graph(graph, result.holds, result.waits)
-        else:
-            graph.axis("off")
-            graph.text(0.5, 0.5, "nobody got stuck:\nno wait-for cycle", ha="center")
-        image.value = plots.to_png(fig)
-        text.value = f"<pre>{result}</pre>"
-        panel.result = result
-        return result
-
-    button.on_click(run)
-    panel.run = run
-    return panel
-
-
-# --------------------------------------------------------------------------- livelock
-
-
-@dataclass
-class LivelockResult:
-    """Two polite threads: jobs done and retries of each, within the time limit."""
-
-    backoff: str
-    jobs: int
-    done: dict[str, int]
-    retries: dict[str, int]
-    seconds: float
-
-    @property
-    def finished(self) -> bool:
-        """True if both threads did all their jobs before the time limit."""
-        return all(d == self.jobs for d in self.done.values())
-
-    def __str__(self) -> str:
-        rows = ", ".join(f"{t}: {self.done[t]}/{self.jobs} jobs, {self.retries[t]} retries"
-                         for t in self.done)
-        verdict = ("all jobs done" if self.finished
-                   else "time limit reached: busy all the time, yet stuck (livelock)")
-        return f"back-off {self.backoff!r}, {self.seconds:.2f} s: {rows} -> {verdict}"
-
-
-def _polite(name: str, first: threading.Lock, second: threading.Lock, backoff: str,
-            pause: float, jobs: int, start: float, end: float, done: dict,
-            retries: dict) -> None:
-    rng = random.Random()
-    period = 3 * pause                                  # the fixed retry timetable
-    _sleep_until(start)
-    while done[name] < jobs and time.perf_counter() < end:
-        if first.acquire(timeout=0.05):
-            try:
-                time.sleep(pause)                       # reach for the other lock
-                if second.acquire(blocking=False):      # try it, do not wait
-                    try:
-                        done[name] += 1
-                    finally:
-                        second.release()
-                    continue
-                retries[name] += 1                      # taken: the other one wants it too
-                time.sleep(pause)                       # hesitate a moment, then step aside
-            finally:
-                first.release()
-        if backoff == "fixed":                          # retry at the next tick: 0, 3, 6 ... pauses
-            ticks = (time.perf_counter() - start) // period + 1
-            _sleep_until(start + ticks * period)
-        else:
-            time.sleep(rng.uniform(0, period))          # retry after a random moment
-
-
-def _sleep_until(moment: float) -> None:
-    time.sleep(max(0.0, moment - time.perf_counter()))
-
-
-def polite_pair(backoff: str = "fixed", jobs: int = 3, time_limit: float = 1.0,
-                pause: float = 0.01) -> LivelockResult:
-    """Two threads each need both locks; each takes "its" lock first and only *tries* the other.
-
-    When the try fails, the thread hesitates a moment, releases its lock and
-    retries later -- politely stepping aside. ``backoff="fixed"``: both retry on
-    the same fixed timetable (every ``3 * pause`` seconds, like clients that
-    retry "on the next tick"), so they meet again every time and keep colliding:
-    a livelock, busy but no progress. ``backoff="random"``: each waits a random
-    time, they drift apart, and the jobs get done. Bounded by ``time_limit`` seconds.
-    """
-    _check_choice("backoff", backoff, ("fixed", "random"))
-    _check_whole("jobs", jobs, 1, 1000)
-    _check_seconds("time_limit", time_limit, 30)
-    _check_seconds("pause", pause, 1)
-    a, b = threading.Lock(), threading.Lock()
-    names = ("left-first", "right-first")
-    done, retries = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
-    t0 = time.perf_counter()
-    start, end = t0 + 0.05, t0 + 0.05 + time_limit     # both begin at the same moment
-    threads = [_thread(target=_polite, name=names[0],
-                       args=(names[0], a, b, backoff, pause, jobs, start, end, done, retries)),
-               _thread(target=_polite, name=names[1],
-                       args=(names[1], b, a, backoff, pause, jobs, start, end, done, retries))]
-    for t in threads:
-        t.start()
-    _join_all(threads, end + DEFAULT_TIMEOUT)
-    return LivelockResult(backoff, jobs, done, retries, time.perf_counter() - t0)
-
-
-# --------------------------------------------------------------------------- starvation
-
-
-class ReadWriteLock:
-    """Many readers at once, or one writer alone. Built on ``threading.Condition``.
-
-    ``prefer_writers=False`` lets a new reader in whenever other readers are
-    inside -- so while readers keep overlapping, a waiting writer never gets
-    its turn (starvation). ``prefer_writers=True`` stops letting new readers
-    in as soon as a writer is waiting: the readers inside finish, the writer
-    writes, then reading goes on.
-    """
-
-    def __init__(self, prefer_writers: bool = False) -> None:
-        self.prefer_writers = prefer_writers
-        self._cond = threading.Condition()
-        self._readers = 0          # readers inside now
-        self._writing = False      # a writer inside now
-        self._writers_waiting = 0
-
-    def acquire_read(self, timeout: float) -> bool:
-        """Enter as a reader; wait at most ``timeout`` s. True if we got in."""
-        with self._cond:
-            def may_read() -> bool:
-                blocked = self._writing or (self.prefer_writers and self._writers_waiting > 0)
-                return not blocked
-            if not self._cond.wait_for(may_read, timeout):
-                return False
-            self._readers += 1
-            return True
-
-    def release_read(self) -> None:
-        with self._cond:
-            self._readers -= 1
-            self._cond.notify_all()
-
-    def acquire_write(self, timeout: float) -> bool:
-        """Enter as the only writer; wait at most ``timeout`` s. True if we got in."""
-        with self._cond:
-            self._writers_waiting += 1
-            try:
-                if not self._cond.wait_for(lambda: not self._writing and self._readers == 0,
-                                           timeout):
-                    return False
-            finally:
-                self._writers_waiting -= 1
-            self._writing = True
-            return True
-
-    def release_write(self) -> None:
-        with self._cond:
-            self._writing = False
-            self._cond.notify_all()
-
-
-@dataclass
-class StarvationResult:
-    """How often each thread got in, and the writer's longest wait, in the same time."""
-
-    prefer: str
-    entries: dict[str, int]
-    writer_longest_wait: float   # seconds; the whole run if the writer never got in
-    seconds: float
-
-    @property
-    def writer_starved(self) -> bool:
-        """True if the writer never got in during the whole run."""
-        return self.entries["writer"] == 0
-
-    def __str__(self) -> str:
-        rows = ", ".join(f"{t}: {n}" for t, n in self.entries.items())
-        verdict = ("the writer STARVED: it never got in" if self.writer_starved
-                   else f"the writer's longest wait was {self.writer_longest_wait * 1000:.0f} ms")
-        return f"prefer {self.prefer}, {self.seconds:.2f} s, times in: {rows} -> {verdict}"
-
-
-def _reader(name: str, rw: ReadWriteLock, hold: float, end: float,
-            barrier: threading.Barrier, entries: dict) -> None:
-    barrier.wait(BARRIER_TIMEOUT)
-    time.sleep(hold * int(name.split()[-1]) / 3)        # arrive a little apart, then overlap
-    while time.perf_counter() < end:
-        if rw.acquire_read(timeout=0.05):
-            try:
-                time.sleep(hold)                        # read for a while
-                entries[name] += 1
-            finally:
-                rw.release_read()
-
-
-def _writer(rw: ReadWriteLock, hold: float, end: float, barrier: threading.Barrier,
-            entries: dict, waits: list) -> None:
-    barrier.wait(BARRIER_TIMEOUT)
-    time.sleep(hold)                                    # the readers are already busy
-    while time.perf_counter() < end:
-        t0 = time.perf_counter()
-        got_in = False
-        while not got_in and time.perf_counter() < end:
-            got_in = rw.acquire_write(timeout=0.05)
-        if got_in and time.perf_counter() >= end:       # got in only because the readers left
-            rw.release_write()
-            got_in = False
-        waits.append(time.perf_counter() - t0)          # how long this write had to wait
-        if not got_in:
-            return                                      # time is up
-        try:
-            time.sleep(hold / 5)                        # write something short
-            entries["writer"] += 1
-        finally:
-            rw.release_write()
-        time.sleep(hold)                                # then wait before the next write
-
-
-def readers_and_writer(prefer: str = "readers", readers: int = 3, seconds: float = 0.5,
-                       hold: float = 0.01) -> StarvationResult:
-    """``readers`` threads keep reading a shared record while one writer wants to update it.
-
-    Each reader holds the read lock ``hold`` seconds and comes straight back;
-    since the readers overlap, there is almost always someone reading.
-    ``prefer="readers"``: new readers may always join -> the writer starves.
-    ``prefer="writers"``: a waiting writer stops new readers -> it gets in soon.
-    Bounded by ``seconds``; returns a :class:`StarvationResult`.
-    """
-    _check_choice("prefer", prefer, ("readers", "writers"))
-    _check_whole("readers", readers, 2, 16)
-    _check_seconds("seconds", seconds, 30)
-    _check_seconds("hold", hold, 1)
-    rw = ReadWriteLock(prefer_writers=(prefer == "writers"))
-    entries = {f"reader {i}": 0 for i in range(readers)} | {"writer": 0}
-    waits: list[float] = []
-    barrier = threading.Barrier(readers + 1)
-    t0 = time.perf_counter()
-    end = t0 + seconds
-    threads = [_thread(target=_reader, name=f"reader {i}",
-                       args=(f"reader {i}", rw, hold, end, barrier, entries))
-               for i in range(readers)]
-    threads.append(_thread(target=_writer, name="writer",
-                           args=(rw, hold, end, barrier, entries, waits)))
-    for t in threads:
-        t.start()
-    _join_all(threads, end + DEFAULT_TIMEOUT)
-    return StarvationResult(prefer, entries, max(waits, default=seconds),
-                            time.perf_counter() - t0)
 
 
 # --------------------------------------------------------------------------- thread-safety

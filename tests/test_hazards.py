@@ -147,66 +147,6 @@ def test_wait_for_graph_draws_and_names_the_cycle():
     assert len(plots.to_png(fig)) > 1000
 
 
-@pytest.mark.parametrize("n", [2, 5])
-def test_naive_philosophers_deadlock(n):
-    result = hazards.dine(n, "naive", seconds=1.0, patience=0.3)
-    assert result.deadlocked
-    assert len(hazards.find_cycle(result.holds, result.waits)) == 2 * n
-
-
-def test_deadlock_is_reported_even_when_the_dinner_ends_before_the_patience():
-    result = hazards.dine(4, "naive", seconds=0.2, patience=1.0)
-    assert result.deadlocked and result.seconds < 1.0
-
-
-@pytest.mark.parametrize("strategy", ["ordered", "waiter"])
-def test_fixed_philosophers_all_eat_without_deadlock(strategy):
-    result = hazards.dine(5, strategy, seconds=0.6, patience=0.3)
-    assert not result.deadlocked
-    assert all(m > 0 for m in result.meals), result.meals
-
-
-def test_dine_refuses_bad_input():
-    with pytest.raises(ValueError, match="between 2 and 8"):
-        hazards.dine(9)
-    with pytest.raises(ValueError, match="strategy"):
-        hazards.dine(5, "polite")
-
-
-# --------------------------------------------------------------------------- livelock, starvation
-
-
-def test_fixed_backoff_livelocks():
-    # A livelock needs the two threads to stay in step; a very busy machine can knock them
-    # out of step now and then, so ask for most runs, not all of them.
-    # A longer pause than the notebook's makes the lockstep survive more scheduling noise.
-    results = [hazards.polite_pair("fixed", jobs=3, time_limit=1.0, pause=0.04) for _ in range(3)]
-    stuck = [r for r in results if not r.finished]
-    assert len(stuck) >= 2, [str(r) for r in results]
-    assert all(min(r.retries.values()) >= 4 for r in stuck), [str(r) for r in results]
-
-
-def test_random_backoff_finishes():
-    result = hazards.polite_pair("random", jobs=3, time_limit=5.0)
-    assert result.finished
-
-
-def test_readers_starve_the_writer_unless_writers_are_preferred():
-    starved = hazards.readers_and_writer("readers", seconds=0.4)
-    assert starved.writer_starved and starved.entries["writer"] == 0
-    fair = hazards.readers_and_writer("writers", seconds=0.4)
-    assert fair.entries["writer"] > 0 and not fair.writer_starved
-
-
-def test_read_write_lock_excludes_readers_while_writing():
-    rw = hazards.ReadWriteLock(prefer_writers=True)
-    assert rw.acquire_write(timeout=0.1)
-    assert not rw.acquire_read(timeout=0.05)
-    rw.release_write()
-    assert rw.acquire_read(timeout=0.05) and rw.acquire_read(timeout=0.05)
-    assert not rw.acquire_write(timeout=0.05)
-
-
 # --------------------------------------------------------------------------- thread-safety
 
 
