@@ -182,12 +182,17 @@ def topology(root: str | Path = "/sys/devices/system/cpu") -> list[dict[str, int
 
 @dataclass(frozen=True)
 class CoreSample:
-    """One look at a worker process: when (s), which process, which core, share of the time running."""
+    """One look at a worker process: when (s), which process, which core, share of the time running.
+
+    ``pinned`` is True when the OS reported that the process's affinity mask
+    was narrower than this Python's at that moment (it had pinned itself).
+    """
 
     time: float
     pid: int
     core: int
     busy: float
+    pinned: bool = False
 
 
 #: Seconds a run may take to stop after it was asked to (launch.run needs about one).
@@ -264,6 +269,7 @@ def _watch_children(samples: list[CoreSample], every: float, done: threading.Eve
     from .launch import is_multiprocessing_helper
 
     me = psutil.Process()
+    my_mask = set(allowed_cores() or [])
     last: dict[int, tuple[float, float]] = {}
     t0 = time.perf_counter()
     while not done.is_set():
@@ -278,15 +284,27 @@ def _watch_children(samples: list[CoreSample], every: float, done: threading.Eve
                     continue
             except psutil.Error:  # already gone
                 continue
+            # The mask first: once it says "pinned", the core read next is one of the pinned cores.
+            pinned = _is_pinned(child.pid, my_mask)
             core, cpu = system.current_cpu(child.pid), system.thread_cpu_seconds(child.pid)
             if core is None or cpu is None:
                 continue
             if child.pid in last:
                 then, cpu_then = last[child.pid]
                 busy = min(1.0, (cpu - cpu_then) / max(now - then, 1e-6))
-                samples.append(CoreSample(then, child.pid, core, busy))
+                samples.append(CoreSample(then, child.pid, core, busy, pinned))
             last[child.pid] = (now, cpu)
         done.wait(every)
+
+
+def _is_pinned(pid: int, my_mask: set[int]) -> bool:
+    """True if process ``pid`` may run on fewer cores than this Python (False where the OS does not say)."""
+    if not my_mask or not pinning_supported():
+        return False
+    try:
+        return set(os.sched_getaffinity(pid)) < my_mask
+    except OSError:  # already gone
+        return False
 
 
 def draw_core_view(ax, samples: Sequence[CoreSample], every: float = 0.02) -> None:
@@ -320,11 +338,17 @@ def draw_core_view(ax, samples: Sequence[CoreSample], every: float = 0.02) -> No
         ax.legend(handles=handles, fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
-def count_migrations(samples: Sequence[CoreSample]) -> dict[int, int]:
-    """For each process (by pid): how many times it was seen on a different core than just before."""
+def count_migrations(samples: Sequence[CoreSample], while_pinned: bool = False) -> dict[int, int]:
+    """For each process (by pid): how many times it was seen on a different core than just before.
+
+    ``while_pinned=True`` counts only the looks taken after the process had
+    pinned itself: under ``spawn`` a worker starts unpinned and may move while
+    Python starts up, before it pins itself.
+    """
     by_pid: dict[int, list[int]] = {}
     for s in samples:
-        by_pid.setdefault(s.pid, []).append(s.core)
+        if s.pinned or not while_pinned:
+            by_pid.setdefault(s.pid, []).append(s.core)
     return {pid: sum(a != b for a, b in zip(cores, cores[1:])) for pid, cores in by_pid.items()}
 
 
@@ -342,14 +366,17 @@ class PlacementTimes:
 
     @property
     def median(self) -> float:
+        """The median job time (s)."""
         return statistics.median(self.times)
 
     @property
     def low(self) -> float:
+        """The fastest repeat (s)."""
         return min(self.times)
 
     @property
     def high(self) -> float:
+        """The slowest repeat (s)."""
         return max(self.times)
 
 
@@ -410,6 +437,26 @@ def draw_placements(ax, results: Sequence[PlacementTimes]) -> None:
     ax.set_xlabel("job time of 2 processes (s): dots = repeats, bar = median, line = min-max")
     ax.set_xlim(0, max(p.high for p in results) * 1.45)
     ax.grid(axis="x", alpha=0.3)
+
+
+def draw_placement_timelines(fig, results: Sequence[PlacementTimes]) -> None:
+    """Draw the last run of each placement as a timeline (one row per process), stacked on one time axis.
+
+    Bars are coloured by the core each process was seen on (Linux); the legend
+    sits to the right so it never hides a bar.
+    """
+    from .plots import draw_timeline
+
+    axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, p in zip(axes, results):
+        draw_timeline(ax, p.last_run)
+        ax.set_title(f"{p.name}: job took {job_time(p.last_run):.2f} s", fontsize="medium")
+        ax.set_xlabel("")
+        legend = ax.get_legend()
+        if legend is not None:
+            ax.legend(legend.legend_handles, [t.get_text() for t in legend.get_texts()],
+                      fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes[-1].set_xlabel("time since the run started (s)")
 
 
 class LiveCoreView:

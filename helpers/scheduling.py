@@ -124,6 +124,7 @@ class Schedule:
         return statistics.mean(waits) if waits else None
 
     def core_label(self, core: int) -> str:
+        """How a core is named in charts and summaries, e.g. 'core 0 (master, 1x)'."""
         return f"core {core} ({self.roles[core]}, {self.speeds[core]:g}x)"
 
     def summary(self) -> str:
@@ -556,6 +557,7 @@ class EmulationResult:
 
     @property
     def n_workers(self) -> int:
+        """How many worker processes computed (the AMP master not counted)."""
         return len(self.worker_cores)
 
     def tasks_per_worker(self) -> list[int]:

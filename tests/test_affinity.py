@@ -110,6 +110,14 @@ def test_count_migrations():
     assert affinity.count_migrations(samples) == {7: 2, 8: 0}
 
 
+def test_count_migrations_while_pinned_skips_the_unpinned_start():
+    s = affinity.CoreSample
+    # seen on core 1 while starting up (spawn), then pinned to core 0 for good
+    samples = [s(0.0, 7, 1, 1.0), s(0.1, 7, 0, 1.0, pinned=True), s(0.2, 7, 0, 1.0, pinned=True)]
+    assert affinity.count_migrations(samples) == {7: 1}
+    assert affinity.count_migrations(samples, while_pinned=True) == {7: 0}
+
+
 def test_run_and_watch_sees_the_workers_and_joins_its_thread():
     updates = []
     result, samples = affinity.run_and_watch(
@@ -144,6 +152,35 @@ def test_compare_placements_measures_every_placement():
     if affinity.pinning_supported():
         assert pinned == [[first], [first]]
     assert launch.leftover_workers() == []
+
+
+@needs_pinning
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="only Linux says which core")
+def test_the_watcher_sees_a_worker_pin_itself():
+    core = affinity.allowed_cores()[0]
+    if len(affinity.allowed_cores()) < 2:
+        pytest.skip("one allowed core: pinning to it changes no mask")
+    _, samples = affinity.run_and_watch(
+        lambda stop: launch.run(affinity.pinned_work, [([core], workloads.units_for("cpu", 0.6))],
+                                track_cores=False, show_progress=False, stop=stop))
+    pinned = [x for x in samples if x.pinned]
+    assert pinned and all(x.core == core for x in pinned)
+    assert set(affinity.count_migrations(samples, while_pinned=True).values()) == {0}
+
+
+def test_draw_placement_timelines_puts_one_label_and_legends_outside():
+    from helpers import plots
+
+    first = affinity.allowed_cores()[0]
+    results = affinity.compare_placements(
+        {"free": [None, None], "one core": [[first], [first]]}, units=2, repeats=1)
+    fig = plots.figure(8, 4)
+    affinity.draw_placement_timelines(fig, results)
+    axes = fig.axes
+    assert len(axes) == 2
+    assert [ax.get_xlabel() for ax in axes] == ["", "time since the run started (s)"]
+    assert all(ax.get_title().startswith(r.name) for ax, r in zip(axes, results))
+    plots.to_png(fig)
 
 
 def test_compare_placements_refuses_bad_input_before_launching():
