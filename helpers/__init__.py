@@ -16,6 +16,18 @@ The notebooks import the pieces they need, one concept per module::
 - ``progress``  -- a progress bar that appears when a run takes a while.
 - ``exercises`` -- immediate right/wrong feedback and small quizzes.
 
+One module per lesson builds on these:
+
+- ``processes``, ``memory``               -- lesson 01: identities, address spaces, footprint
+- ``affinity``, ``scheduling``            -- lesson 02: pinning, SMP/AMP emulation and simulator
+- ``panel``, ``speedup_exercises``        -- lesson 03: the live speedup control panel
+- ``sharing``                             -- lesson 04: pipes, queues, shared memory
+- ``hazards``, ``interleaving``,
+  ``philosophers``, ``liveness``          -- lesson 05: races, deadlock, livelock, starvation
+- ``sync_tools``, ``lock_contention``     -- lesson 06: locks, semaphores, queues; lock cost
+- ``pools``, ``decision``, ``scaleout``,
+  ``capstone``                            -- lesson 07: pools, choosing, Dask, capstone
+
 Importing ``helpers`` changes nothing global: no start method is set, no
 matplotlib style is changed, nothing is launched.
 """

@@ -436,12 +436,13 @@ def _run_threads(fn, args_per_worker, _method, timeout, start_together, track_co
     sampler = _CoreSampler(system.course_start_method()) if track_cores and _can_sample() else None
     t0 = time.perf_counter()
     try:
-        for t in threads:
+        for i, t in enumerate(threads):
             t.start()
-        if sampler is not None:
-            while len(tids) < n and any(t.is_alive() for t in threads):
-                time.sleep(0.0005)  # each thread reports its id as its first act
-            sampler.watch(t0, {i: (pid, tid) for i, tid in tids.items()})
+            if sampler is not None:  # watch each thread from its first moment
+                while i not in tids and t.is_alive():
+                    time.sleep(0.0002)  # each thread reports its id as its first act
+                if i in tids:
+                    sampler.watch(t0, {i: (pid, tids[i])})
         with Progress(n, "workers finished", enabled=show_progress) as bar:
             for t in threads:
                 while t.is_alive():

@@ -133,7 +133,9 @@ def sweep(kind: str = "cpu", worker_counts: Sequence[int] = (1, 2), modes: Seque
             raise ValueError(f"mode must be 'threads' or 'processes', not {mode!r}.")
     method = system.course_start_method() if start_method is None else start_method
     units = workloads.units_for(kind, seconds)  # calibrates once, before any timing
-    result = Sweep(kind, seconds, method if "processes" in modes else None, system.usable_cpus())
+    # Record the work really done: quick mode (COURSE_QUICK=1) shrinks it.
+    result = Sweep(kind, workloads.scaled_seconds(seconds), method if "processes" in modes else None,
+                   system.usable_cpus())
     fn = workloads.work_function(kind)
 
     def once(mode: str, n: int) -> float:
