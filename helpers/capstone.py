@@ -1,0 +1,382 @@
+"""The capstone job: count the words of a synthetic corpus, three ways in parallel.
+
+The corpus is generated from a seed, so everyone with the same seed and size
+gets exactly the same documents -- and the same right answer::
+
+    from helpers import capstone
+    job = capstone.make_job(seconds=1.0)          # about 1 s of counting on this machine
+    counts = capstone.count_words(job.docs)       # the serial answer (a Counter)
+    capstone.check_result(counts, job)            # Correct! ...
+
+Counting is pure Python (split, strip, lower-case, cut a suffix, add one): it
+holds the GIL, like much real text processing. Your task in the notebook is to
+run it with threads, with processes and on a Dask cluster, and to compare the
+speedups with the reference solutions in this module, measured on the same
+machine by :func:`reference_timings`.
+
+The worker function is :func:`count_words` (importable, so ``spawn`` children
+and Dask workers can run it); :func:`split_into_chunks` and :func:`merge_counts`
+are the two other pieces every solution needs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from . import launch, pools, system, workloads
+from .exercises import Feedback
+
+#: Punctuation stripped from both ends of a word.
+PUNCTUATION = ".,;:!?\"'()"
+#: Endings cut off a word so "counting", "counted" and "counts" count as one word.
+SUFFIXES = ("ing", "ed", "es", "s")
+#: The most documents a job may have (keeps memory far below Binder's 2 GB).
+MAX_DOCS = 200_000
+METHODS = ("threads", "processes", "dask")
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def vocabulary() -> list[str]:
+    """The 600 words the corpus is made of (built from syllables, always the same list)."""
+    starts = ["b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t"]
+    middles = ["a", "e", "i", "o", "u"]
+    ends = ["n", "r", "t", "st", "ck", "ll", "m", "p", "nd", "rk"]
+    words = [s + m + e for s in starts for m in middles for e in ends]
+    endings = ["", "s", "ed", "ing"]
+    return [w + endings[i % 4] for i, w in enumerate(words)]
+
+
+def make_corpus(n_docs: int, words_per_doc: int = 200, seed: int = 0) -> list[str]:
+    """``n_docs`` documents of ``words_per_doc`` words each, the same for the same seed.
+
+    Frequent words are much more frequent than rare ones (as in real text);
+    some words start with a capital letter or end with punctuation.
+    """
+    import numpy as np
+
+    for name, value, top in (("n_docs", n_docs, MAX_DOCS), ("words_per_doc", words_per_doc, 10_000)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ValueError(f"{name} must be a whole number from 1 to {top:,}, not {value!r}.")
+    words = np.array(vocabulary())
+    styled = np.array([w.capitalize() for w in words])
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, len(words) + 1)
+    picks = rng.choice(len(words), size=(n_docs, words_per_doc), p=weights / weights.sum())
+    capital = rng.random((n_docs, words_per_doc)) < 0.1
+    marks = rng.choice(["", "", "", "", "", ",", ".", "!"], size=(n_docs, words_per_doc))
+    tokens = np.char.add(np.where(capital, styled[picks], words[picks]), marks)
+    return [" ".join(row) for row in tokens.tolist()]
+
+
+def normalise(word: str) -> str:
+    """The form a word is counted under: no punctuation, lower case, common ending cut off."""
+    word = word.strip(PUNCTUATION).lower()
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def count_words(docs: Sequence[str]) -> Counter:
+    """Count every (normalised) word in ``docs``: the capstone's worker function.
+
+    Pure Python from start to end, so it holds the GIL while it runs.
+    """
+    counts: Counter = Counter()
+    for doc in docs:
+        for word in doc.split():
+            word = normalise(word)
+            if word:
+                counts[word] += 1
+    return counts
+
+
+def split_into_chunks(docs: Sequence[str], n_chunks: int) -> list[list[str]]:
+    """Cut ``docs`` into ``n_chunks`` consecutive pieces whose sizes differ by at most one."""
+    if isinstance(n_chunks, bool) or not isinstance(n_chunks, int) or n_chunks < 1:
+        raise ValueError(f"n_chunks must be a whole number of at least 1, not {n_chunks!r}.")
+    chunks, start = [], 0
+    for size in workloads.split_evenly(len(docs), n_chunks):
+        chunks.append(list(docs[start : start + size]))
+        start += size
+    return chunks
+
+
+def merge_counts(parts: Sequence[Mapping[str, int]]) -> Counter:
+    """Add up the counts of several chunks into one Counter."""
+    total: Counter = Counter()
+    for part in parts:
+        total.update(part)
+    return total
+
+
+# --------------------------------------------------------------------------- a job
+
+
+@dataclass
+class Job:
+    """One capstone job: the documents, how they were made, and (once computed) the right answer."""
+
+    seed: int
+    n_docs: int
+    words_per_doc: int
+    docs: list[str] = field(repr=False)
+    _answer: Counter | None = field(default=None, repr=False)
+    serial_times: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def n_words(self) -> int:
+        return self.n_docs * self.words_per_doc
+
+    def answer(self) -> Counter:
+        """The correct counts, computed serially (once) and timed."""
+        if self._answer is None:
+            t0 = time.perf_counter()
+            self._answer = count_words(self.docs)
+            self.serial_times.append(time.perf_counter() - t0)
+        return self._answer
+
+    def __str__(self) -> str:
+        size = sum(map(len, self.docs)) / 1024**2
+        return (f"{self.n_docs:,} documents x {self.words_per_doc} words = {self.n_words:,} words "
+                f"({size:.1f} MB of text), seed {self.seed}")
+
+
+def make_job(seconds: float = 1.0, seed: int = 2024, words_per_doc: int = 200) -> Job:
+    """A job sized so that counting it serially takes about ``seconds`` here (a quarter in quick mode).
+
+    A small sample is timed first (warm-up, then the median of three runs); the
+    number of documents is chosen from it.
+    """
+    workloads.check_seconds(seconds)
+    sample = make_corpus(200, words_per_doc, seed)
+    count_words(sample)  # warm-up
+    per_doc = max(statistics.median(time_runs(lambda: count_words(sample), 3)) / len(sample), 1e-7)
+    n_docs = int(min(MAX_DOCS, max(50, workloads.scaled_seconds(seconds) / per_doc)))
+    return Job(seed, n_docs, words_per_doc, make_corpus(n_docs, words_per_doc, seed))
+
+
+# --------------------------------------------------------------------------- reference solutions
+
+
+def count_serially(docs: Sequence[str]) -> Counter:
+    """Reference: one worker counts everything."""
+    return count_words(docs)
+
+
+def count_with_threads(docs: Sequence[str], n_workers: int = 2) -> Counter:
+    """Reference: one chunk per thread in a ThreadPoolExecutor, then merge."""
+    launch.check_worker_count(n_workers)
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        parts = list(pool.map(count_words, split_into_chunks(docs, n_workers)))
+    return merge_counts(parts)
+
+
+def count_with_processes(docs: Sequence[str], n_workers: int = 2,
+                         start_method: str | None = None) -> Counter:
+    """Reference: one chunk per process in a ProcessPoolExecutor (course start method), then merge.
+
+    The pool is started inside, so its start-up cost is part of the time -- as
+    it is in any program that runs the job once.
+    """
+    with pools.open_pool("processes", n_workers, start_method) as pool:
+        parts = list(pool.map(count_words, split_into_chunks(docs, n_workers),
+                              timeout=pools.DEFAULT_TIMEOUT))
+    return merge_counts(parts)
+
+
+def count_with_dask(client, docs: Sequence[str], n_chunks: int = 2,
+                    timeout: float = 60.0) -> Counter:
+    """Reference: send the chunks to the Dask workers (``scatter``), count there, gather and merge.
+
+    ``client`` is a ``distributed.Client`` (or a :class:`helpers.scaleout.DaskConnection`).
+    ``scatter`` spreads the chunks over the workers, one piece of data per chunk,
+    sent straight to the workers (``direct=True``) instead of through the
+    scheduler; each count then runs on the worker that already holds its chunk.
+    """
+    from distributed import wait
+
+    client = getattr(client, "client", client)
+    launch.check_worker_count(n_chunks)
+    remote = client.scatter(split_into_chunks(docs, n_chunks), hash=False, direct=True)
+    futures = [client.submit(count_words, chunk, pure=False) for chunk in remote]
+    if wait(futures, timeout=timeout).not_done:
+        client.cancel(futures)
+        raise TimeoutError(f"the Dask tasks did not finish within {timeout:g} s")
+    return merge_counts(client.gather(futures, errors="raise"))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_result(result: object, job: Job) -> Feedback:
+    """Is ``result`` the right word count for ``job``? Prints and returns the verdict, with a hint."""
+    answer = job.answer()
+    if result is None or result is Ellipsis:
+        verdict = Feedback(False, "Replace the ... with your code, then run the cell again.")
+    elif not isinstance(result, Mapping):
+        verdict = Feedback(False, f"Return the counts as a Counter (word -> how many times), not "
+                                  f"{type(result).__name__}. merge_counts(parts) builds one.")
+    elif Counter(result) == answer:
+        verdict = Feedback(True, f"all {len(answer):,} distinct words and {answer.total():,} "
+                                 f"words counted exactly right.")
+    else:
+        got = sum(v for v in result.values() if isinstance(v, int))
+        expected = answer.total()
+        if got < expected:
+            hint = (f"You counted {got:,} words, the corpus has {expected:,}. Did every chunk get "
+                    f"counted, and did you merge the counts of all chunks (merge_counts)?")
+        elif got > expected:
+            hint = (f"You counted {got:,} words, the corpus has only {expected:,}: some documents "
+                    f"were counted more than once. Do your chunks overlap?")
+        else:
+            hint = ("The total is right but some words differ. Count with capstone.count_words, "
+                    "which normalises every word the same way.")
+        verdict = Feedback(False, hint)
+    print(verdict)
+    return verdict
+
+
+@dataclass
+class Timings:
+    """Repeated wall times of the serial job and of each parallel method, on this machine."""
+
+    n_workers: int
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+    def median(self, method: str) -> float:
+        return statistics.median(self.times[method])
+
+    def speedup(self, method: str) -> float:
+        """Median serial time / median time of ``method``."""
+        return self.median("serial") / self.median(method)
+
+    def table(self) -> str:
+        rows = [f"{'method':<10} {'median s':>9} {'min s':>7} {'max s':>7} {'speedup':>8}"]
+        for method, times in self.times.items():
+            rows.append(f"{method:<10} {statistics.median(times):>9.3f} {min(times):>7.3f} "
+                        f"{max(times):>7.3f} {self.speedup(method):>7.2f}x")
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        return f"Capstone with {self.n_workers} workers\n{self.table()}"
+
+
+def time_runs(fn: Callable[[], object], repeats: int = 3) -> list[float]:
+    """Call ``fn()`` ``repeats`` times and return the wall time of each call (s)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 50:
+        raise ValueError(f"repeats must be a whole number from 1 to 50, not {repeats!r}.")
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def reference_timings(job: Job, client=None, n_workers: int = 2, repeats: int = 3) -> Timings:
+    """Time the serial job and the reference solutions (threads, processes, and Dask if ``client``).
+
+    Each result is also checked against the right answer, so a fast wrong
+    answer can never count.
+    """
+    launch.check_worker_count(n_workers)
+    answer = job.answer()
+    runs: dict[str, Callable[[], Counter]] = {
+        "serial": lambda: count_serially(job.docs),
+        "threads": lambda: count_with_threads(job.docs, n_workers),
+        "processes": lambda: count_with_processes(job.docs, n_workers),
+    }
+    if client is not None:
+        runs["dask"] = lambda: count_with_dask(client, job.docs, n_workers)
+    result = Timings(n_workers)
+    for method, run in runs.items():
+        if run() != answer:  # warm-up, and proof that the method is right
+            raise RuntimeError(f"the reference {method} solution gave a wrong answer")
+        result.times[method] = time_runs(run, repeats)
+    return result
+
+
+def check_speedup(method: str, my_times: Sequence[float] | float, reference: Timings,
+                  margin: float = 0.75) -> Feedback:
+    """Compare your ``method``'s speedup with the reference solution's, on the same machine.
+
+    ``my_times`` are your measured wall times (s). Your speedup is the
+    reference's median serial time divided by your median. It counts as good if
+    it reaches ``margin`` (75 %) of the reference speedup -- timings on a shared
+    machine wobble, so an exact match is not expected.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
+    if method not in reference.times:
+        raise ValueError(f"The reference has no timing for {method!r}: run reference_timings "
+                         f"with a Dask client to compare Dask.")
+    if isinstance(my_times, (int, float)) and not isinstance(my_times, bool):
+        my_times = [my_times]
+    if not my_times or not all(isinstance(t, (int, float)) and t > 0 for t in my_times):
+        verdict = Feedback(False, "Give your measured wall times in seconds, e.g. "
+                                  "capstone.time_runs(lambda: my_function(job.docs)).")
+        print(verdict)
+        return verdict
+    mine = reference.median("serial") / statistics.median(my_times)
+    ref = reference.speedup(method)
+    text = (f"your {method} version: {mine:.2f}x the serial speed; the reference {method} "
+            f"solution: {ref:.2f}x (with {reference.n_workers} workers, "
+            f"{system.usable_cpus()} usable CPU(s)).")
+    if mine >= margin * ref:
+        verdict = Feedback(True, text[0].upper() + text[1:])
+    else:
+        verdict = Feedback(False, text[0].upper() + text[1:] + " Yours is clearly slower: does it give "
+                           "every worker one big chunk, and start the pool only once?")
+    print(verdict)
+    return verdict
+
+
+def check_solution(method: str, fn: Callable[[Sequence[str]], object], job: Job,
+                   reference: Timings, repeats: int = 3) -> Feedback:
+    """Check your ``fn(docs)`` for ``method``: first its result, then (only if right) its speedup.
+
+    Runs ``fn(job.docs)`` once and checks the counts (:func:`check_result`). A
+    wrong answer stops here: being fast does not count. A right one is timed
+    ``repeats`` times and compared with the reference (:func:`check_speedup`).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
+    if not callable(fn):
+        raise TypeError(f"Pass your function itself (e.g. count_threads), not {fn!r}.")
+    verdict = check_result(fn(job.docs), job)
+    if not verdict:
+        return verdict
+    return check_speedup(method, time_runs(lambda: fn(job.docs), repeats), reference)
+
+
+def draw_timings(ax, timings: Timings) -> None:
+    """Draw each method's speedup over serial: a bar for the median, a line for the min-max spread."""
+    from .plots import COLORS, color_for
+
+    methods = [m for m in timings.times if m != "serial"]
+    serial = timings.median("serial")
+    for i, method in enumerate(methods):
+        times = timings.times[method]
+        s = timings.speedup(method)
+        ax.bar(i, s, color=color_for(method), width=0.6)
+        ax.plot([i, i], [serial / max(times), serial / min(times)], color="black", lw=2)
+        ax.annotate(f"{s:.2f}x", (i, s), ha="center", va="bottom", xytext=(0, 3),
+                    textcoords="offset points")
+    ceiling = min(timings.n_workers, system.usable_cpus())
+    ax.axhline(1.0, color=COLORS["ideal"], ls="--", lw=1, label="serial speed (1x)")
+    ax.axhline(ceiling, color=COLORS["ceiling"], lw=6, alpha=0.25,
+               label=f"ceiling: {ceiling}x ({timings.n_workers} workers, "
+                     f"{system.usable_cpus()} usable CPU(s))")
+    ax.set_xticks(range(len(methods)), methods)
+    ax.set_ylabel("speedup over serial (times faster)")
+    ax.set_ylim(0, max([ceiling + 0.5] + [timings.speedup(m) + 0.5 for m in methods]))
+    ax.set_title("Capstone reference solutions: median speedup, min-max line")
+    ax.legend(fontsize="small", loc="upper right")
