@@ -23,7 +23,7 @@ OUT := test-output
 # NBVAL_CHECK_OUTPUT. --nbval-cell-timeout fails a hung cell instead of blocking the suite.
 NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=240 -p no:cacheprovider -q
 # Test runs use small calibrated workloads.
-TEST_ENV := COURSE_QUICK=1 MPLBACKEND=agg
+TEST_ENV := COURSE_QUICK=1
 
 .PHONY: help venv lab test check lint unit notebooks notebooks-spawn notebooks-forkserver \
 	notebooks-one-cpu notebooks-py313 hostile browser leftovers clean
@@ -49,7 +49,7 @@ $(VENV313)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_welcome.ipynb
 
 lint: venv
 	$(VENV)/bin/ruff check helpers tests benchmarks
@@ -75,10 +75,10 @@ notebooks-py313:
 	  $(TEST_ENV) $(PY313) -m pytest $(NBVAL_ARGS) notebooks; fi
 
 hostile: venv
-	$(TEST_ENV) $(PY) -m pytest tests/hostile -q
+	$(TEST_ENV) $(PY) -m pytest tests/hostile -q -rs
 
 browser: venv
-	$(TEST_ENV) $(PY) -m pytest tests/browser -q
+	$(TEST_ENV) $(PY) -m pytest tests/browser -q -rs
 
 leftovers: venv
 	$(PY) tests/check_leftovers.py

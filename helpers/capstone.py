@@ -250,6 +250,8 @@ class Timings:
 
     n_workers: int
     times: dict[str, list[float]] = field(default_factory=dict)
+    #: The reference solutions as calls, so a check can time them again next to yours.
+    runs: dict[str, Callable[[], object]] = field(default_factory=dict, repr=False, compare=False)
 
     def median(self, method: str) -> float:
         return statistics.median(self.times[method])
@@ -285,9 +287,14 @@ def reference_timings(job: Job, client=None, n_workers: int = 2, repeats: int = 
     """Time the serial job and the reference solutions (threads, processes, and Dask if ``client``).
 
     Each result is also checked against the right answer, so a fast wrong
-    answer can never count.
+    answer can never count. Every run of the serial, thread and process
+    versions is complete in itself (a process pool is started inside), so the
+    checked first run is also the first timed one; Dask gets one untimed
+    warm-up run, in which its workers load the counting code.
     """
     launch.check_worker_count(n_workers)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 50:
+        raise ValueError(f"repeats must be a whole number from 1 to 50, not {repeats!r}.")
     answer = job.answer()
     runs: dict[str, Callable[[], Counter]] = {
         "serial": lambda: count_serially(job.docs),
@@ -296,22 +303,28 @@ def reference_timings(job: Job, client=None, n_workers: int = 2, repeats: int = 
     }
     if client is not None:
         runs["dask"] = lambda: count_with_dask(client, job.docs, n_workers)
-    result = Timings(n_workers)
+    result = Timings(n_workers, runs=runs)
     for method, run in runs.items():
-        if run() != answer:  # warm-up, and proof that the method is right
+        t0 = time.perf_counter()
+        if run() != answer:  # proof that the method is right
             raise RuntimeError(f"the reference {method} solution gave a wrong answer")
-        result.times[method] = time_runs(run, repeats)
+        times = [] if method == "dask" else [time.perf_counter() - t0]
+        if repeats > len(times):
+            times += time_runs(run, repeats - len(times))
+        result.times[method] = times
     return result
 
 
 def check_speedup(method: str, my_times: Sequence[float] | float, reference: Timings,
-                  margin: float = 0.75) -> Feedback:
+                  margin: float = 0.75, reference_times: Sequence[float] | None = None) -> Feedback:
     """Compare your ``method``'s speedup with the reference solution's, on the same machine.
 
     ``my_times`` are your measured wall times (s). Your speedup is the
     reference's median serial time divided by your median. It counts as good if
     it reaches ``margin`` (75 %) of the reference speedup -- timings on a shared
-    machine wobble, so an exact match is not expected.
+    machine wobble, so an exact match is not expected. ``reference_times``, if
+    given, are the reference solution's times measured just now, in turn with
+    yours (fairer on a busy machine); otherwise those in ``reference`` are used.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
@@ -325,10 +338,16 @@ def check_speedup(method: str, my_times: Sequence[float] | float, reference: Tim
                                   "capstone.time_runs(lambda: my_function(job.docs)).")
         print(verdict)
         return verdict
-    mine = reference.median("serial") / statistics.median(my_times)
-    ref = reference.speedup(method)
+    serial = reference.median("serial")
+    mine = serial / statistics.median(my_times)
+    if reference_times:
+        ref = serial / statistics.median(reference_times)
+        which = "timed in turn with yours"
+    else:
+        ref = reference.speedup(method)
+        which = "timed before"
     text = (f"your {method} version: {mine:.2f}x the serial speed; the reference {method} "
-            f"solution: {ref:.2f}x (with {reference.n_workers} workers, "
+            f"solution, {which}: {ref:.2f}x (with {reference.n_workers} workers, "
             f"{system.usable_cpus()} usable CPU(s)).")
     if mine >= margin * ref:
         verdict = Feedback(True, text[0].upper() + text[1:])
@@ -343,18 +362,31 @@ def check_solution(method: str, fn: Callable[[Sequence[str]], object], job: Job,
                    reference: Timings, repeats: int = 3) -> Feedback:
     """Check your ``fn(docs)`` for ``method``: first its result, then (only if right) its speedup.
 
-    Runs ``fn(job.docs)`` once and checks the counts (:func:`check_result`). A
-    wrong answer stops here: being fast does not count. A right one is timed
-    ``repeats`` times and compared with the reference (:func:`check_speedup`).
+    Runs ``fn(job.docs)`` once, timed, and checks the counts (:func:`check_result`).
+    A wrong answer stops here: being fast does not count. A right one is run
+    ``repeats`` times in all, taking turns with the reference solution (so a
+    busy moment of the machine slows both), and compared (:func:`check_speedup`).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
     if not callable(fn):
         raise TypeError(f"Pass your function itself (e.g. count_threads), not {fn!r}.")
-    verdict = check_result(fn(job.docs), job)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 50:
+        raise ValueError(f"repeats must be a whole number from 1 to 50, not {repeats!r}.")
+    t0 = time.perf_counter()
+    result = fn(job.docs)
+    my_times = [time.perf_counter() - t0]
+    verdict = check_result(result, job)
     if not verdict:
         return verdict
-    return check_speedup(method, time_runs(lambda: fn(job.docs), repeats), reference)
+    run_reference = reference.runs.get(method)
+    reference_times = []
+    for i in range(repeats):
+        if run_reference is not None:
+            reference_times += time_runs(run_reference, 1)
+        if i > 0:
+            my_times += time_runs(lambda: fn(job.docs), 1)
+    return check_speedup(method, my_times, reference, reference_times=reference_times or None)
 
 
 def draw_timings(ax, timings: Timings) -> None:
@@ -368,8 +400,8 @@ def draw_timings(ax, timings: Timings) -> None:
         s = timings.speedup(method)
         ax.bar(i, s, color=color_for(method), width=0.6)
         ax.plot([i, i], [serial / max(times), serial / min(times)], color="black", lw=2)
-        ax.annotate(f"{s:.2f}x", (i, s), ha="center", va="bottom", xytext=(0, 3),
-                    textcoords="offset points")
+        ax.annotate(f"{s:.2f}x", (i, serial / min(times)), ha="center", va="bottom",
+                    xytext=(0, 3), textcoords="offset points")
     ceiling = min(timings.n_workers, system.usable_cpus())
     ax.axhline(1.0, color=COLORS["ideal"], ls="--", lw=1, label="serial speed (1x)")
     ax.axhline(ceiling, color=COLORS["ceiling"], lw=6, alpha=0.25,
@@ -377,6 +409,65 @@ def draw_timings(ax, timings: Timings) -> None:
                      f"{system.usable_cpus()} usable CPU(s))")
     ax.set_xticks(range(len(methods)), methods)
     ax.set_ylabel("speedup over serial (times faster)")
-    ax.set_ylim(0, max([ceiling + 0.5] + [timings.speedup(m) + 0.5 for m in methods]))
+    ax.set_ylim(0, max([ceiling + 0.5] + [serial / min(timings.times[m]) + 0.5 for m in methods]))
     ax.set_title("Capstone reference solutions: median speedup, min-max line")
     ax.legend(fontsize="small", loc="upper right")
+
+
+def summary(timings: Timings, job: Job, process_start_s: float | None = None) -> str:
+    """What the reference timings say, in sentences built from the numbers measured here.
+
+    ``process_start_s`` (optional) is what starting one worker process cost
+    here (e.g. ``m.startup_s[m.start_method]`` from :mod:`helpers.decision`).
+    """
+    from .decision import GAIN
+
+    serial = timings.median("serial")
+    cpus = system.usable_cpus()
+    ceiling = min(timings.n_workers, cpus)
+    mb = sum(map(len, job.docs)) / 1024**2
+    methods = sorted((m for m in timings.times if m != "serial"), key=timings.speedup, reverse=True)
+    lines = [f"Serial: {serial:.2f} s for {job.n_words:,} words ({mb:.1f} MB of text). "
+             f"Speedups, best first: "
+             + ", ".join(f"{m} {timings.speedup(m):.2f}x" for m in methods)
+             + f" (ceiling {ceiling}x: {timings.n_workers} workers, {cpus} usable CPU(s))."]
+    if "threads" in timings.times:
+        s = timings.speedup("threads")
+        if system.gil_enabled():
+            lines.append(f"Threads {s:.2f}x: with the GIL on they take turns counting, so about "
+                         f"1x is all they can do; the difference from 1x is timing wobble.")
+        else:
+            lines.append(f"Threads {s:.2f}x: this Python runs without a GIL, so threads can "
+                         f"count at the same time.")
+    if cpus == 1:
+        lines.append("With 1 usable CPU nothing runs at the same time: processes and Dask can "
+                     "only add their costs to the serial time, and any reading above 1x is "
+                     "timing wobble.")
+    if "processes" in timings.times:
+        s = timings.speedup("processes")
+        start = (f" (about {process_start_s * 1e3:.0f} ms each, measured before)"
+                 if process_start_s else "")
+        costs = (f"starting {timings.n_workers} '{system.course_start_method()}' processes{start} "
+                 f"in every run, and pickling {mb:.1f} MB of text to them and the counts back")
+        if cpus > 1 and s >= GAIN:
+            lines.append(f"Processes {s:.2f}x of a possible {ceiling}x: the rest goes to {costs}.")
+        elif cpus > 1:
+            than = "more than" if s < 1 else "about as much as"
+            lines.append(f"Processes only {s:.2f}x: the job is small ({serial:.2f} s serially), "
+                         f"so {costs} cost {than} counting in parallel saves "
+                         f"(or other programs were busy: run the cell again).")
+    if "dask" in timings.times:
+        s = timings.speedup("dask")
+        text = (f"Dask {s:.2f}x: its workers were already running, so it pays no start-up here "
+                f"-- only sending the chunks (scatter) and the scheduler's bookkeeping per task.")
+        if "processes" in timings.times and s > timings.speedup("processes"):
+            text += " That is why it can beat the process pool, which starts its workers anew."
+        lines.append(text)
+    if cpus > 1 and max(timings.speedup("processes") if "processes" in timings.times else 0,
+                        timings.speedup("dask") if "dask" in timings.times else 0) < GAIN:
+        lines.append("Fixed costs weigh less in a bigger job: try job = capstone.make_job("
+                     "seconds=4) and run the reference timings again.")
+    if any(timings.speedup(m) > 1.1 * ceiling for m in methods):
+        lines.append(f"A reading above the ceiling of {ceiling}x cannot be real: the serial runs "
+                     f"were slowed by other programs. Run the timings again.")
+    return "\n".join(lines)

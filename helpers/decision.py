@@ -42,7 +42,10 @@ SCENARIOS = {
 }
 CHOICES = ("threads", "processes", "one worker")
 #: A speedup below this is treated as "no real gain" (timings on a shared machine wobble).
+#: The value is a rule of thumb chosen by the course author; see :func:`rules`.
 GAIN = 1.2
+#: Threads are chosen when they reach this share of the processes' speedup (author's choice too).
+THREAD_SHARE = 0.8
 #: Shared-memory segments made here start with this, so a leftover is easy to find.
 SEGMENT_PREFIX = "course_decision_"
 
@@ -229,7 +232,8 @@ def recommend(m: Measurements, scenario: str) -> str:
 
     ``"one worker"`` means neither threads nor processes gained at least
     ``GAIN`` times here (e.g. on 1 CPU, where nothing runs at the same time).
-    Threads win a tie, because they start faster and need less memory. With
+    Threads win when they reach ``THREAD_SHARE`` of the processes' speedup,
+    because they start faster and need less memory. With
     the GIL on, threads cannot speed up pure-Python work, so a reading above
     1x for them there is treated as noise, not as a gain; likewise no reading
     counts above its ceiling (the worker count, and for computing the usable CPUs).
@@ -244,11 +248,31 @@ def recommend(m: Measurements, scenario: str) -> str:
     processes = min(m.speedup(scenario, "processes"), ceiling)
     if scenario == "cpu" and m.gil_enabled:
         threads = min(threads, 1.0)  # a higher reading is noise (see warnings())
-    if threads >= GAIN and threads >= 0.8 * processes:
+    if threads >= GAIN and threads >= THREAD_SHARE * processes:
         return "threads"
     if processes >= GAIN:
         return "processes"
     return "one worker"
+
+
+def rules() -> str:
+    """How the guide's "choose" column is decided, in words, with the thresholds in use.
+
+    The thresholds are rules of thumb chosen by the course author, not laws;
+    change ``decision.GAIN`` or ``decision.THREAD_SHARE`` and the guide follows.
+    """
+    return "\n".join([
+        "How the 'choose' column decides (rules of thumb picked by the course author, not laws):",
+        f"- a speedup counts as a gain only from {GAIN:g}x up: smaller differences can be "
+        f"timing wobble on a busy machine;",
+        f"- threads are chosen if they gain and reach {THREAD_SHARE:.0%} of the processes' "
+        f"speedup, because they start faster and need less memory;",
+        "- no reading counts above its ceiling (the worker count; for computing also the usable "
+        "CPUs): a higher one means the 1-worker run was slowed by other programs;",
+        "- with the GIL on, threads count as 1x on pure-Python work, whatever they measured;",
+        "- if neither gains, the choice is 'one worker'.",
+        "Try other thresholds, e.g. decision.GAIN = 1.5, and print the guide again.",
+    ])
 
 
 def check_recommendation(answer: object, m: Measurements, scenario: str):

@@ -339,10 +339,17 @@ class _CoreSampler:
             raise RuntimeError("the core sampler process did not start")
 
     def watch(self, t0: float, targets: dict[int, tuple[int, int]]) -> None:
-        self.conn.send(("watch", t0, targets))
+        self._send(("watch", t0, targets))
 
     def forget(self, index: int) -> None:
-        self.conn.send(("forget", index))
+        self._send(("forget", index))
+
+    def _send(self, message: tuple) -> None:
+        # If the sampler died (killed from outside), the run goes on without samples.
+        try:
+            self.conn.send(message)
+        except (OSError, EOFError):
+            pass
 
     def finish(self) -> None:
         try:
@@ -585,17 +592,29 @@ def run_workload(kind: str, seconds: float, n_workers: int, mode: str = "process
 # --------------------------------------------------------------------------- leftovers
 
 
-def is_multiprocessing_helper(proc) -> bool:
-    """True for multiprocessing's own long-lived helpers (the forkserver, the resource tracker).
-
-    They are not workers: Python starts one of each the first time they are
-    needed and reuses it; both end when this Python ends, or at :func:`shutdown_helpers`.
-    """
+def _has_helper_command_line(proc) -> bool:
     try:
         cmdline = " ".join(proc.cmdline())
     except Exception:
         return False
     return "multiprocessing.forkserver" in cmdline or "multiprocessing.resource_tracker" in cmdline
+
+
+def is_multiprocessing_helper(proc) -> bool:
+    """True for multiprocessing's own long-lived helpers (the forkserver, the resource tracker).
+
+    They are not workers: Python starts one of each the first time they are
+    needed and reuses it; both end when this Python ends, or at :func:`shutdown_helpers`.
+    Workers started *by* the forkserver inherit its command line, so a process
+    whose parent is itself a helper is a worker, not a helper.
+    """
+    if not _has_helper_command_line(proc):
+        return False
+    try:
+        parent = proc.parent()
+    except Exception:
+        return True
+    return parent is None or not _has_helper_command_line(parent)
 
 
 def leftover_workers() -> list:

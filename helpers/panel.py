@@ -28,8 +28,9 @@ import contextlib
 import html
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from . import launch, measure, plots, system, workloads
@@ -120,23 +121,56 @@ def check_settings(kind: str, mode: str, max_workers: int, repeats: int, seconds
         )
 
 
+#: Environment variables that a freshly started Python's BLAS reads to pick its number of threads.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS",
+                         "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
 @contextlib.contextmanager
 def one_blas_thread(kind: str) -> Iterator[None]:
     """For NumPy work, limit BLAS (the matrix library under NumPy) to one thread per worker while inside.
 
     Otherwise one "single" worker doing a matrix product would already use every
-    core, and the comparison between 1 and n workers would mean nothing. The
-    limit holds in this process and in children started by ``fork``; children
-    started by ``spawn`` or ``forkserver`` load BLAS afresh (set
-    ``OPENBLAS_NUM_THREADS=1`` before they start, or limit inside the worker).
+    core, and the comparison between 1 and n workers would mean nothing.
+
+    How: ``threadpoolctl.threadpool_limits`` sets the limit in this Python, so
+    it holds for its threads and for children started by ``fork`` (a copy of
+    it). Children started by ``spawn`` load BLAS afresh, so the
+    ``OPENBLAS_NUM_THREADS=1``-style variables are set too while inside: a new
+    Python reads them when it starts. (Children of a ``forkserver`` are copies
+    of the server, which read its variables when it started; there, limit BLAS
+    inside the worker function.) Everything is put back on leaving.
     """
     if kind != "numpy":
         yield
         return
+    import os
+
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in BLAS_THREAD_VARIABLES})
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def blas_threads() -> int | None:
+    """How many threads BLAS may use in the process that calls this (None if threadpoolctl sees no BLAS).
+
+    Run it in a worker to see the limit of :func:`one_blas_thread` arrive there.
+    """
+    import numpy  # noqa: F401  (loads BLAS, so threadpoolctl can see it)
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts) if counts else None
 
 
 # --------------------------------------------------------------------------- measuring
@@ -230,54 +264,82 @@ def explain_speedups(sweep: Sweep, n_workers: int) -> str:
         ("io", "threads"): "a waiting thread lets go of the GIL and needs no CPU",
         ("io", "processes"): "a waiting process needs no CPU",
     }
+    one_cpu = sweep.kind != "io" and sweep.usable_cpus == 1
     lines = []
     for mode in sweep.modes():
         measured = sweep.speedup_at(mode, n_workers)
         if measured is None:
             continue
         expected = expected_speedup(sweep.kind, mode, n_workers, sweep.usable_cpus)
+        reason = "there is only 1 usable CPU, so the workers take turns" if one_cpu else reasons[sweep.kind, mode]
         line = (f"{mode.capitalize()}: {measured:.2f}x with {n_workers} workers, where theory "
-                f"expects about {expected:.1f}x: {reasons[sweep.kind, mode]}.")
+                f"expects about {expected:.1f}x: {reason}.")
         if abs(measured - expected) > 0.3 * expected:
             line += (" That is further off than usual: start-up costs or other programs using the "
                      "CPUs during the run. Run it again and compare the spread.")
         lines.append(line)
-    if sweep.kind != "io" and sweep.usable_cpus == 1:
+    if one_cpu:
         lines.append("With 1 usable CPU only one worker runs at any moment, so no CPU-bound curve "
-                     "can rise here, whatever the method.")
+                     "can rise here, whatever the method (the GIL or NumPy make no difference).")
     return "\n".join(lines)
 
 
 def summary(sweep: Sweep, timelines: dict[str, RunResult] | None = None) -> str:
-    """A short plain-text account of a finished run: speedups and, if recorded, running shares."""
-    counts = sorted({p.n_workers for p in sweep.points})
-    if not counts or counts == [1]:
+    """A short plain-text account of a run, shown under the panel.
+
+    The speedups at the largest worker count measured, each with what theory
+    expects and why (:func:`explain_speedups`); then, if recorded, each
+    worker's running share in the timeline runs.
+    """
+    counts = sorted({n for mode in sweep.modes() for n, *_ in sweep.speedups(mode) if n > 1})
+    if not counts:
         lines = ["Not enough measured for a speedup yet (it needs 1 worker and at least one more count)."]
     else:
-        lines = [f"{sweep.kind!r} work, {speedup_sentence(sweep, counts[-1])}."]
+        lines = explain_speedups(sweep, counts[-1]).splitlines()
     for mode, run in (timelines or {}).items():
         worker = "thread" if mode == "threads" else "process"
         lines.append(f"Running share per {worker} ({run.n_workers} {mode}): {format_shares(run)}.")
     if sweep.stopped:
-        lines.append("The run was stopped early: only the points above were measured.")
+        lines.append("The run was stopped early: only the points in the plot were measured.")
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- drawing
 
 
-def draw_panel(fig: Figure, sweep: Sweep, timelines: dict[str, RunResult], max_workers: int) -> None:
-    """The panel's picture: the speedup curve on the left, one timeline per mode on the right."""
+def draw_timelines(axes: Sequence[Axes], runs: Iterable[RunResult]) -> None:
+    """One timeline per run (:func:`helpers.plots.draw_timeline`), on one time scale so their lengths compare.
+
+    The legend of the cores goes beside the bars, not on them.
+    """
+    pairs = list(zip(axes, runs))
+    longest = max((run.wall for _, run in pairs), default=0.0)
+    for ax, run in pairs:
+        plots.draw_timeline(ax, run)
+        ax.set_xlim(0, max(longest, 1e-3))
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.set_loc("upper left")
+            legend.set_bbox_to_anchor((1.01, 1.0), transform=ax.transAxes)
+
+
+def draw_panel(fig: Figure, sweep: Sweep, timelines: dict[str, RunResult], max_workers: int,
+               stopped: bool = False) -> None:
+    """The panel's picture: the speedup curve on the left, one timeline per mode on the right.
+
+    ``stopped``: the run was stopped, so the place of the timelines says so.
+    """
     grid = fig.add_gridspec(max(1, len(timelines)), 2, width_ratios=[1.1, 1])
     plots.draw_speedup(fig.add_subplot(grid[:, 0]), sweep, max_workers=max_workers)
     if not timelines:
         ax = fig.add_subplot(grid[:, 1])
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "The timelines of one run per mode\nappear here when the curve is done.",
+        text = ("Stopped before the timelines were recorded.\nPress Run for a full run." if stopped
+                else "The timelines of one run per mode\nappear here when the curve is done.")
+        ax.text(0.5, 0.5, text,
                 ha="center", va="center", color=plots.COLORS["ceiling"])
         return
-    for row, run in enumerate(timelines.values()):
-        plots.draw_timeline(fig.add_subplot(grid[row, 1]), run)
+    draw_timelines([fig.add_subplot(grid[row, 1]) for row in range(len(timelines))], timelines.values())
 
 
 # --------------------------------------------------------------------------- the panel
@@ -305,7 +367,8 @@ class SpeedupPanel:
     returns the :class:`helpers.measure.Sweep`; ``panel.stop()`` ends a run.
     For tests: ``panel.state`` ("ready", "running", "done", "stopped", "failed"),
     ``panel.status`` (the label widget), ``panel.image`` (the plot widget),
-    ``panel.updates`` (how often the plot was redrawn). The Run and Stop buttons,
+    ``panel.updates`` (how often the plot was redrawn), ``panel.result`` (the text under
+    the plot, from :func:`summary`). The Run and Stop buttons,
     the status label and the plot carry the CSS classes ``speedup-run``,
     ``speedup-stop``, ``speedup-status`` and ``speedup-plot``.
     """
@@ -452,7 +515,7 @@ class SpeedupPanel:
 
     def _draw(self, fig: Figure) -> None:
         empty = Sweep(self.kind.value, self.seconds, None, system.usable_cpus())
-        draw_panel(fig, self.sweep or empty, self.timelines, self._axis_workers)
+        draw_panel(fig, self.sweep or empty, self.timelines, self._axis_workers, stopped=self._stop.is_set())
 
     def _measure(self, settings: dict, timeout: float) -> None:
         """Body of the measuring thread. Talks only through widgets, never print()."""
@@ -500,3 +563,12 @@ class SpeedupPanel:
         from IPython.display import display
 
         display(self.box)
+
+
+__all__ = [
+    "BLAS_THREAD_VARIABLES", "MAX_REPEATS", "MAX_SECONDS", "MODE_CHOICES", "STOP_WAIT", "SpeedupPanel",
+    "blas_threads", "check_settings", "cpu_sentence", "default_repeats", "default_workers", "draw_panel",
+    "draw_timelines", "expected_speedup", "explain_speedups", "format_shares", "gil_sentence",
+    "measure_timelines", "one_blas_thread", "running_shares", "speedup_sentence", "summary", "worker_cap",
+    "worker_counts",
+]

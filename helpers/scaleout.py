@@ -433,9 +433,41 @@ def draw_task_stream(ax, bars: Sequence[TaskBar]) -> None:
                   fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel("time since the first task started (s)")
+    if any(b.action != "compute" for b in bars):
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=COLORS["dask"], label="computing"),
+                           Patch(color=COLORS["highlight"], label="data transfer"),
+                           Patch(color=COLORS["ceiling"], label="other")],
+                  fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{len([b for b in bars if b.action == 'compute'])} tasks on "
                  f"{len(workers)} Dask worker(s); each bar is one task")
     ax.grid(axis="x", alpha=0.3)
+
+
+def describe_task_stream(bars: Sequence[TaskBar]) -> str:
+    """Say in words what a task stream shows: tasks per worker, and the idle gaps between tasks."""
+    computes = [b for b in bars if b.action == "compute"]
+    if not computes:
+        return "The task stream recorded no tasks."
+    workers = sorted({b.worker for b in computes})
+    per_worker = {w: sorted((b for b in computes if b.worker == w), key=lambda b: b.start)
+                  for w in workers}
+    counts = ", ".join(f"worker {i} ran {len(per_worker[w])}" for i, w in enumerate(workers))
+    gaps = [max(0.0, nxt.start - prev.stop)
+            for runs in per_worker.values() for prev, nxt in zip(runs, runs[1:])]
+    task_s = statistics.median(b.stop - b.start for b in computes)
+    text = f"{len(computes)} tasks: {counts}. A task computed for {task_s * 1e3:.1f} ms (median)"
+    if gaps:
+        text += (f"; between two tasks a worker stood idle for {statistics.median(gaps) * 1e3:.1f} ms "
+                 f"(median): Dask's own work per task (receiving it, reporting its result).")
+    else:
+        text += "."
+    others = len(bars) - len(computes)
+    if others:
+        text += (f" {others} other bar(s) show no computing: orange is data moving between "
+                 f"workers, grey is other work.")
+    return text
 
 
 def array_of_mb(mb: float):

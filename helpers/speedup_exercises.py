@@ -118,3 +118,9 @@ QUIZ = [
          "processes are not allowed on 1 CPU"], 0,
         "With one CPU the operating system runs one worker at a time; more workers only take turns."),
 ]
+
+
+__all__ = [
+    "JOBS", "QUIZ", "best_mode", "check_efficiency", "check_mode_choice", "check_thread_prediction",
+    "expected_thread_speedup",
+]

@@ -78,6 +78,9 @@ def test_check_speedup_compares_with_the_reference(capsys):
     assert not capstone.check_speedup("processes", 2.0, ref)
     assert "clearly slower" in capsys.readouterr().out
     assert not capstone.check_speedup("processes", [], ref)
+    # times of the reference measured just now replace the stored ones
+    assert capstone.check_speedup("processes", [1.0], ref, reference_times=[1.1])
+    assert "timed in turn with yours: 0.91x" in capsys.readouterr().out
     with pytest.raises(ValueError, match="no timing"):
         capstone.check_speedup("dask", [1.0], ref)
     with pytest.raises(ValueError):
@@ -104,4 +107,41 @@ def test_reference_timings_and_make_job():
     assert "speedup" in timings.table()
     with pytest.raises(ValueError):
         capstone.make_job(seconds=0)
+    with pytest.raises(ValueError):
+        capstone.reference_timings(job, repeats=0)
     assert launch.leftover_workers() == []
+
+
+def test_check_solution_times_the_reference_in_turn_with_yours(job, capsys):
+    calls = []
+    ref = capstone.Timings(2, {"serial": [1.0], "threads": [1.0]},
+                           runs={"threads": lambda: (calls.append("ref"),
+                                                     capstone.count_words(job.docs))})
+
+    def mine(docs):
+        calls.append("mine")
+        return capstone.count_words(docs)
+
+    capstone.check_solution("threads", mine, job, ref, repeats=3)
+    assert calls == ["mine", "ref", "ref", "mine", "ref", "mine"]
+    assert "timed in turn with yours" in capsys.readouterr().out
+    with pytest.raises(ValueError):
+        capstone.check_solution("threads", mine, job, ref, repeats=0)
+
+
+def test_summary_explains_the_numbers(job, monkeypatch):
+    monkeypatch.setattr(capstone.system, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(capstone.system, "gil_enabled", lambda: True)
+    small = capstone.Timings(2, {"serial": [0.3], "threads": [0.28], "processes": [0.33],
+                                 "dask": [0.27]})
+    text = capstone.summary(small, job, process_start_s=0.07)
+    assert "dask 1.11x, threads 1.07x, processes 0.91x" in text
+    assert "Processes only 0.91x" in text and "about 70 ms each" in text
+    assert "beat the process pool" in text and "make_job(seconds=4)" in text
+    big = capstone.Timings(2, {"serial": [1.0], "threads": [1.0], "processes": [0.6]})
+    text = capstone.summary(big, job)
+    assert "Processes 1.67x of a possible 2x" in text and "make_job" not in text
+    noisy = capstone.Timings(2, {"serial": [1.0], "processes": [0.4]})
+    assert "cannot be real" in capstone.summary(noisy, job)
+    monkeypatch.setattr(capstone.system, "usable_cpus", lambda: 1)
+    assert "With 1 usable CPU" in capstone.summary(small, job)

@@ -56,6 +56,14 @@ def test_guide_prints_the_numbers():
         decision.recommend(measurements(), "gpu")
 
 
+def test_rules_state_the_thresholds_in_use(monkeypatch):
+    assert "1.2x" in decision.rules() and "80%" in decision.rules()
+    assert "author" in decision.rules()
+    monkeypatch.setattr(decision, "GAIN", 2.0)
+    assert "2x" in decision.rules()
+    assert decision.recommend(measurements(), "cpu") == "one worker"  # 1.8x is below 2x now
+
+
 def test_check_recommendation(capsys):
     m = measurements()
     assert decision.check_recommendation("processes", m, "cpu")

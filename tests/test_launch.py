@@ -200,3 +200,33 @@ def test_shutdown_helpers_leaves_no_child_at_all():
     assert psutil.Process().children(recursive=True) == []
     # and they come back when needed
     assert launch.run_workload("cpu", 0.05, 1, "processes").n_workers == 1
+
+
+def test_forkserver_workers_are_not_mistaken_for_the_forkserver():
+    if "forkserver" not in METHODS:
+        pytest.skip("no forkserver on this platform")
+    seen = []
+
+    def look():
+        for _ in range(200):
+            kids = launch.leftover_workers()
+            if kids:
+                seen.extend(kids)
+                return
+            time.sleep(0.02)
+
+    timer = later(0.1, look)
+    launch.run_workload("cpu", 1.5, 2, "processes", start_method="forkserver", track_cores=False)
+    timer.join()
+    assert seen, "running forkserver workers must count as workers"
+    assert_no_leftovers()
+
+
+def test_a_dead_core_sampler_does_not_break_the_run():
+    sampler = launch._CoreSampler(system.course_start_method())
+    sampler.proc.kill()
+    sampler.proc.join()
+    sampler.watch(0.0, {0: (os.getpid(), os.getpid())})  # must not raise
+    sampler.forget(0)
+    sampler.finish()
+    assert sampler.samples == {}

@@ -7,6 +7,7 @@ that nothing -- no child process, no background thread -- is left behind.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -238,6 +239,21 @@ def test_numpy_runs_limit_blas_to_one_thread():
         assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
 
 
+def test_numpy_limit_reaches_threads_and_started_processes():
+    """Inside one_blas_thread a worker sees 1 BLAS thread, whether it is a thread or a new process."""
+    pytest.importorskip("threadpoolctl")
+    if panel.blas_threads() is None:
+        pytest.skip("this NumPy has no BLAS library that threadpoolctl can control")
+    methods = [m for m in ("fork", "spawn") if m in system.start_methods()]
+    before = {name: os.environ.get(name) for name in panel.BLAS_THREAD_VARIABLES}
+    with panel.one_blas_thread("numpy"):
+        assert launch.run(panel.blas_threads, [()], "threads").records[0].result == 1
+        for method in methods:
+            run = launch.run(panel.blas_threads, [()], "processes", start_method=method)
+            assert run.records[0].result == 1, method
+    assert {name: os.environ.get(name) for name in panel.BLAS_THREAD_VARIABLES} == before  # put back
+
+
 def test_measure_timelines_records_every_worker():
     runs = panel.measure_timelines("io", 0.2, 2, ["threads", "processes"])
     assert sorted(runs) == ["processes", "threads"]
@@ -265,7 +281,8 @@ def test_summary_reports_measured_numbers():
         measure.Point("processes", 1, [1.0]), measure.Point("processes", 2, [0.5]),
     ])
     text = panel.summary(sweep)
-    assert "threads 1.00x" in text and "processes 2.00x" in text
+    assert "Threads: 1.00x with 2 workers" in text and "Processes: 2.00x with 2 workers" in text
+    assert "theory expects" in text  # the panel explains, not only reports
     assert "Not enough" in panel.summary(measure.Sweep("cpu", 0.4, None, 2))
     sweep.stopped = True
     assert "stopped early" in panel.summary(sweep)
@@ -304,6 +321,10 @@ def test_explain_speedups_prints_the_measured_numbers_and_flags_surprises(monkey
     assert "further off" in processes_line  # 1.0x where 2.0x was expected is called out
     one_cpu = measure.Sweep("cpu", 0.4, "fork", 1, sweep.points)
     assert "1 usable CPU" in panel.explain_speedups(one_cpu, 2)
+    # on 1 CPU the reason given is the CPU, not "its own GIL" (which would promise a speedup)
+    assert "own GIL" not in panel.explain_speedups(one_cpu, 2)
+    one_cpu_numpy = measure.Sweep("numpy", 0.4, "fork", 1, sweep.points)
+    assert "overlap" not in panel.explain_speedups(one_cpu_numpy, 2)
 
 
 def test_interrupting_a_waiting_run_stops_it_and_leaves_nothing():

@@ -85,6 +85,7 @@ def test_local_cluster_runs_and_leaves_nothing_behind(monkeypatch):
         bars = scaleout.task_stream(dask, "io", seconds=0.04, n_tasks=4)
         assert len([b for b in bars if b.action == "compute"]) == 4
         assert all(0 <= b.start <= b.stop for b in bars)
+        assert scaleout.describe_task_stream(bars).startswith("4 tasks: worker 0 ran")
 
         assert len(scaleout.scatter_times(dask, mb=1, repeats=2)) == 2
 
@@ -95,3 +96,12 @@ def test_local_cluster_runs_and_leaves_nothing_behind(monkeypatch):
     assert launch.leftover_workers() == []
     dask.close()  # closing twice is harmless
     assert scaleout.close_all() == 0
+
+
+def test_describe_task_stream_counts_tasks_and_gaps():
+    bars = [scaleout.TaskBar("a", "compute", 0.0, 0.1), scaleout.TaskBar("a", "compute", 0.102, 0.2),
+            scaleout.TaskBar("b", "compute", 0.0, 0.1), scaleout.TaskBar("b", "transfer", 0.1, 0.11)]
+    text = scaleout.describe_task_stream(bars)
+    assert text.startswith("3 tasks: worker 0 ran 2, worker 1 ran 1.")
+    assert "2.0 ms" in text and "1 other bar" in text
+    assert scaleout.describe_task_stream([]) == "The task stream recorded no tasks."
