@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from typing import Any
 
 from . import system, workloads
 from .launch import RunTimeout
+from .measure import Spread
 
 
 def pinning_supported() -> bool:
@@ -356,28 +356,13 @@ def count_migrations(samples: Sequence[CoreSample], while_pinned: bool = False) 
 
 
 @dataclass
-class PlacementTimes:
-    """Repeated job times for one way of placing the workers on cores."""
+class PlacementTimes(Spread):
+    """Repeated job times (s) for one way of placing the workers on cores: ``.median``, ``.low``, ``.high``."""
 
     name: str
     placement: list[list[int] | None]
     times: list[float] = field(default_factory=list)
     last_run: Any = None
-
-    @property
-    def median(self) -> float:
-        """The median job time (s)."""
-        return statistics.median(self.times)
-
-    @property
-    def low(self) -> float:
-        """The fastest repeat (s)."""
-        return min(self.times)
-
-    @property
-    def high(self) -> float:
-        """The slowest repeat (s)."""
-        return max(self.times)
 
 
 def job_time(run) -> float:

@@ -23,7 +23,6 @@ Every wait has a timeout and every worker is stopped before ``measure`` returns.
 from __future__ import annotations
 
 import multiprocessing as mp
-import statistics
 import threading
 import time
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import launch, system
+from .measure import Spread
 from .sync_tools import check_seconds, check_whole
 
 __all__ = ["measure", "draw", "LockCost", "CostPoint", "locked_increments", "default_operations"]
@@ -42,8 +42,11 @@ MODES = launch.MODES
 
 
 @dataclass
-class CostPoint:
-    """Repeated measurements of one (mode, workers) setting, in nanoseconds per locked increment."""
+class CostPoint(Spread):
+    """Repeated measurements of one (mode, workers) setting, in nanoseconds per locked increment.
+
+    ``.median``, ``.low`` and ``.high`` summarise ``ns_per_op``.
+    """
 
     mode: str
     n_workers: int
@@ -52,16 +55,9 @@ class CostPoint:
     handovers_per_1000: float = 0.0
 
     @property
-    def median(self) -> float:
-        return statistics.median(self.ns_per_op)
-
-    @property
-    def low(self) -> float:
-        return min(self.ns_per_op)
-
-    @property
-    def high(self) -> float:
-        return max(self.ns_per_op)
+    def times(self) -> list[float]:
+        """The repeated measurements (ns per locked increment), for :class:`Spread`."""
+        return self.ns_per_op
 
 
 @dataclass

@@ -23,25 +23,37 @@ from . import launch, system, workloads
 from .progress import Progress
 
 
+class Spread:
+    """Median and spread of repeated measurements kept in ``self.times``.
+
+    Any class with a ``times`` list can inherit these three numbers.
+    """
+
+    times: list[float]
+
+    @property
+    def median(self) -> float:
+        """The middle measurement: half were faster, half slower."""
+        return statistics.median(self.times)
+
+    @property
+    def low(self) -> float:
+        """The smallest measurement."""
+        return min(self.times)
+
+    @property
+    def high(self) -> float:
+        """The largest measurement."""
+        return max(self.times)
+
+
 @dataclass
-class Point:
+class Point(Spread):
     """Repeated wall times of one (mode, number of workers) setting."""
 
     mode: str
     n_workers: int
     times: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def low(self) -> float:
-        return min(self.times)
-
-    @property
-    def high(self) -> float:
-        return max(self.times)
 
 
 @dataclass
