@@ -414,11 +414,17 @@ def draw_timings(ax, timings: Timings) -> None:
     ax.legend(fontsize="small", loc="upper right")
 
 
-def summary(timings: Timings, job: Job, process_start_s: float | None = None) -> str:
+def summary(timings: Timings, job: Job, process_start_s: float | None = None,
+            pipe_s_per_mb: float | None = None, scatter_s_per_mb: float | None = None) -> str:
     """What the reference timings say, in sentences built from the numbers measured here.
 
-    ``process_start_s`` (optional) is what starting one worker process cost
-    here (e.g. ``m.startup_s[m.start_method]`` from :mod:`helpers.decision`).
+    The optional costs, measured earlier on this machine (see :mod:`helpers.decision`),
+    let it estimate the fixed costs of each method and so tell "the job is too
+    small" apart from "other programs were busy":
+
+    - ``process_start_s``: starting one worker process (``m.startup_s[m.start_method]``);
+    - ``pipe_s_per_mb``: sending 1 MB to a process (``m.handover_s["process, pipe"] / m.handover_mb``);
+    - ``scatter_s_per_mb``: sending 1 MB to a Dask worker (from :func:`helpers.scaleout.scatter_times`).
     """
     from .decision import GAIN
 
@@ -443,26 +449,45 @@ def summary(timings: Timings, job: Job, process_start_s: float | None = None) ->
         lines.append("With 1 usable CPU nothing runs at the same time: processes and Dask can "
                      "only add their costs to the serial time, and any reading above 1x is "
                      "timing wobble.")
-    if "processes" in timings.times:
-        s = timings.speedup("processes")
-        start = (f" (about {process_start_s * 1e3:.0f} ms each, measured before)"
-                 if process_start_s else "")
-        costs = (f"starting {timings.n_workers} '{system.course_start_method()}' processes{start} "
-                 f"in every run, and pickling {mb:.1f} MB of text to them and the counts back")
-        if cpus > 1 and s >= GAIN:
-            lines.append(f"Processes {s:.2f}x of a possible {ceiling}x: the rest goes to {costs}.")
-        elif cpus > 1:
-            than = "more than" if s < 1 else "about as much as"
-            lines.append(f"Processes only {s:.2f}x: the job is small ({serial:.2f} s serially), "
-                         f"so {costs} cost {than} counting in parallel saves "
-                         f"(or other programs were busy: run the cell again).")
+
+    def verdict(name: str, costs: str, fixed: float | None) -> str:
+        s, label = timings.speedup(name), name.capitalize()
+        if fixed is None:
+            if s >= GAIN:
+                return f"{label} {s:.2f}x of a possible {ceiling}x: the rest goes to {costs}."
+            return (f"{label} only {s:.2f}x: in a job this small ({serial:.2f} s serially) "
+                    f"{costs} weigh heavily -- or other programs were busy: run the cell again.")
+        best = serial / (serial / ceiling + fixed)
+        text = (f"{label} {s:.2f}x. {costs[0].upper() + costs[1:]} cost up to about "
+                f"{fixed * 1e3:.0f} ms per run (estimated from earlier measurements); with "
+                f"that, about {best:.2f}x is what to expect")
+        if s < 0.8 * best:
+            return (text + ". It measured less: the rest of the loss most likely came from "
+                    "other programs using the CPUs. Run the timing cell again.")
+        if best < GAIN:
+            return text + f": in a job this small ({serial:.2f} s serially) they eat most of the gain."
+        return text + "."
+
+    if "processes" in timings.times and cpus > 1:
+        fixed = None
+        if process_start_s is not None and pipe_s_per_mb is not None:
+            # Counted as if the workers started one after the other: an upper estimate
+            # (they partly overlap), so a loss is not blamed on other programs too soon.
+            fixed = timings.n_workers * process_start_s + mb * pipe_s_per_mb
+        costs = (f"starting {timings.n_workers} '{system.course_start_method()}' processes in "
+                 f"every run and pickling {mb:.1f} MB of text to them")
+        lines.append(verdict("processes", costs, fixed))
     if "dask" in timings.times:
         s = timings.speedup("dask")
-        text = (f"Dask {s:.2f}x: its workers were already running, so it pays no start-up here "
-                f"-- only sending the chunks (scatter) and the scheduler's bookkeeping per task.")
+        text = ("Dask's workers were already running, so it pays no start-up here, only "
+                "sending the chunks (scatter) and the scheduler's bookkeeping per task.")
         if "processes" in timings.times and s > timings.speedup("processes"):
-            text += " That is why it can beat the process pool, which starts its workers anew."
+            text += " That is how it can beat the process pool, which starts its workers anew."
         lines.append(text)
+        if cpus > 1:
+            fixed = None if scatter_s_per_mb is None else mb * scatter_s_per_mb
+            costs = f"sending {mb:.1f} MB of text to the Dask workers"
+            lines.append(verdict("dask", costs, fixed))
     if cpus > 1 and max(timings.speedup("processes") if "processes" in timings.times else 0,
                         timings.speedup("dask") if "dask" in timings.times else 0) < GAIN:
         lines.append("Fixed costs weigh less in a bigger job: try job = capstone.make_job("

@@ -329,7 +329,7 @@ def draw_chunksize(ax, *sweeps: ChunkSweep) -> None:
 def speedup_sweep(kind: str = "cpu", worker_counts: Sequence[int] = (1, 2),
                   modes: Sequence[str] = KINDS, seconds: float = 0.4, repeats: int = 3,
                   timeout: float = DEFAULT_TIMEOUT, start_method: str | None = None) -> Sweep:
-    """Speedup of ``seconds`` of ``kind`` work ("cpu", "numpy", "io") in *warm* pools.
+    """Speedup of ``seconds`` of ``kind`` work ("cpu", "numpy", "io"; a quarter in quick mode) in *warm* pools.
 
     Like :func:`helpers.measure.sweep`, but the workers are started (and
     warmed up) before the clock runs, and the settings take turns in every repeat, so the result shows what the workers can
@@ -347,7 +347,8 @@ def speedup_sweep(kind: str = "cpu", worker_counts: Sequence[int] = (1, 2),
     fn = workloads.work_function(kind)
     units = workloads.units_for(kind, seconds)  # calibrates here, before any timing
     method = start_method or system.course_start_method()
-    result = Sweep(kind, seconds, method if "processes" in modes else None, system.usable_cpus())
+    result = Sweep(kind, workloads.scaled_seconds(seconds),
+                   method if "processes" in modes else None, system.usable_cpus())
     settings = [(mode, n) for n in counts for mode in modes]
     points = {s: Point(*s) for s in settings}
     with ExitStack() as stack:

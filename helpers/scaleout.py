@@ -355,7 +355,8 @@ def _worker_counts(connection: DaskConnection, worker_counts: Sequence[int] | No
 def speedup_sweep(connection: DaskConnection, kind: str = "cpu",
                   worker_counts: Sequence[int] | None = None, seconds: float = 0.4,
                   repeats: int = 3, timeout: float = DEFAULT_TIMEOUT) -> Sweep:
-    """The course's speedup experiment on Dask workers: ``seconds`` of ``kind`` work shared by n workers.
+    """The course's speedup experiment on Dask workers: ``seconds`` of ``kind`` work shared by n workers
+    (a quarter in quick mode).
 
     Share i runs on worker i. The workers are warmed up first (they import the
     job); then each worker count is timed ``repeats`` times. Returns a
@@ -371,7 +372,7 @@ def speedup_sweep(connection: DaskConnection, kind: str = "cpu",
     units = workloads.units_for(kind, seconds)
     workers = connection.workers()
     _run_shares(connection, workloads.sleep_for, [0.02] * len(workers), workers, timeout)
-    result = Sweep(kind, seconds, None, connection.speedup_ceiling())
+    result = Sweep(kind, workloads.scaled_seconds(seconds), None, connection.speedup_ceiling())
     for n in counts:
         point = Point("dask", n)
         shares = workloads.split_evenly(units, n)

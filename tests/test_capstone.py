@@ -134,10 +134,19 @@ def test_summary_explains_the_numbers(job, monkeypatch):
     monkeypatch.setattr(capstone.system, "gil_enabled", lambda: True)
     small = capstone.Timings(2, {"serial": [0.3], "threads": [0.28], "processes": [0.33],
                                  "dask": [0.27]})
-    text = capstone.summary(small, job, process_start_s=0.07)
+    mb = sum(map(len, job.docs)) / 1024**2
+    text = capstone.summary(small, job)
     assert "dask 1.11x, threads 1.07x, processes 0.91x" in text
-    assert "Processes only 0.91x" in text and "about 70 ms each" in text
-    assert "beat the process pool" in text and "make_job(seconds=4)" in text
+    assert "Processes only 0.91x" in text and "beat the process pool" in text
+    assert "make_job(seconds=4)" in text
+    # with measured costs it can tell a too-small job (spawn: slow starts) ...
+    text = capstone.summary(small, job, process_start_s=0.2, pipe_s_per_mb=0.0,
+                            scatter_s_per_mb=0.0)
+    assert "cost up to about 400 ms" in text and "eat most of the gain" in text
+    # ... from a busy machine (cheap starts, yet far below what they allow)
+    text = capstone.summary(small, job, process_start_s=0.005, pipe_s_per_mb=0.0,
+                            scatter_s_per_mb=0.01 / mb)
+    assert "cost up to about 10 ms" in text and "other programs" in text
     big = capstone.Timings(2, {"serial": [1.0], "threads": [1.0], "processes": [0.6]})
     text = capstone.summary(big, job)
     assert "Processes 1.67x of a possible 2x" in text and "make_job" not in text
