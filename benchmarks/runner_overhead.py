@@ -1,7 +1,7 @@
 """How much does the course's process runner cost compared with the standard library?
 
 Runs the same CPU-bound job (pure-Python arithmetic, split evenly) three ways,
-interleaved so that machine noise hits all of them alike, each including the
+interleaved in a rotating order so that machine noise hits all of them alike, each including the
 start-up of its worker processes:
 
   helpers   helpers.launch.run (fresh processes per run, as the lessons use it)
@@ -68,9 +68,10 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for fn in contenders.values():  # warm-up: imports, forkserver start
         fn()
-    for _ in range(args.repeats):
-        for name, fn in contenders.items():
-            times[name].append(timed(fn))
+    names = list(contenders)
+    for r in range(args.repeats):  # rotate the order, so no runner always follows the same one
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            times[name].append(timed(contenders[name]))
 
     med = {name: statistics.median(ts) for name, ts in times.items()}
     print(f"machine: {system.usable_cpus()} usable CPU(s), Python {system.machine_report().python}, "
