@@ -290,7 +290,8 @@ def reference_timings(job: Job, client=None, n_workers: int = 2, repeats: int = 
     answer can never count. Every run of the serial, thread and process
     versions is complete in itself (a process pool is started inside), so the
     checked first run is also the first timed one; Dask gets one untimed
-    warm-up run, in which its workers load the counting code.
+    warm-up run, in which its workers load the counting code. The remaining
+    repeats are taken in turn (serial, threads, processes, Dask, serial, ...).
     """
     launch.check_worker_count(n_workers)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 50:
@@ -308,10 +309,11 @@ def reference_timings(job: Job, client=None, n_workers: int = 2, repeats: int = 
         t0 = time.perf_counter()
         if run() != answer:  # proof that the method is right
             raise RuntimeError(f"the reference {method} solution gave a wrong answer")
-        times = [] if method == "dask" else [time.perf_counter() - t0]
-        if repeats > len(times):
-            times += time_runs(run, repeats - len(times))
-        result.times[method] = times
+        result.times[method] = [] if method == "dask" else [time.perf_counter() - t0]
+    for _ in range(repeats):  # the other repeats take turns, so a busy minute hits all methods
+        for method, run in runs.items():
+            if len(result.times[method]) < repeats:
+                result.times[method] += time_runs(run, 1)
     return result
 
 
