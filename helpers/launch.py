@@ -390,13 +390,36 @@ def run(fn: Callable, args_per_worker: Sequence[tuple], mode: str = "processes",
     """
     args_per_worker = list(args_per_worker)
     method = validate(fn, args_per_worker, mode, start_method, timeout)
+    if _threads_still_running():  # threads of an interrupted run: let them see STOP first
+        workloads.STOP.set()
+        _wait_for_stopped_threads()
     workloads.STOP.clear()
     runner = _run_threads if mode == "threads" else _run_processes
     try:
         return runner(fn, args_per_worker, method, timeout, start_together, track_cores,
                       stop, show_progress)
     finally:
-        workloads.STOP.clear()
+        # Clear STOP only once every worker thread has ended: a thread that has not yet
+        # seen it would otherwise run its whole job after the run was stopped.
+        if not _threads_still_running():
+            workloads.STOP.clear()
+
+
+#: Result slots of the latest thread run; a slot stays None while its thread runs.
+#: (Python 3.11 can report an interrupted thread as finished too early, so the slots,
+#: filled by each thread as its very last act, are the reliable sign.)
+_latest_thread_slots: list = []
+
+
+def _threads_still_running() -> bool:
+    return any(slot is None for slot in _latest_thread_slots)
+
+
+def _wait_for_stopped_threads(limit: float = 5.0) -> None:
+    """Give worker threads that were told to stop up to ``limit`` seconds to end."""
+    deadline = time.perf_counter() + limit
+    while _threads_still_running() and time.perf_counter() < deadline:
+        time.sleep(0.01)
 
 
 def _can_sample() -> bool:
@@ -430,8 +453,10 @@ def _records(messages: list, t0: float, sampler: _CoreSampler | None, kind: str,
 
 def _run_threads(fn, args_per_worker, _method, timeout, start_together, track_cores, stop,
                  show_progress) -> RunResult:
+    global _latest_thread_slots
     n = len(args_per_worker)
     slots: list = [None] * n
+    _latest_thread_slots = slots
     tids: dict[int, int] = {}
     barrier = threading.Barrier(n) if start_together else None
     pid = os.getpid()
@@ -461,8 +486,7 @@ def _run_threads(fn, args_per_worker, _method, timeout, start_together, track_co
         workloads.STOP.set()  # the course's workloads notice this and return within ms
         if barrier is not None:
             barrier.abort()
-        for t in threads:
-            t.join(1.0)
+        _wait_for_stopped_threads()
         raise
     finally:
         if sampler is not None:

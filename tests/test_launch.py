@@ -166,6 +166,9 @@ def test_an_interrupt_stops_every_worker(mode):
     assert time.perf_counter() - t0 < 5
     timer.join()
     assert_no_leftovers()
+    assert not launch._threads_still_running()
+    assert not workloads.STOP.is_set(), "STOP must be cleared once every worker has ended"
+    assert workloads.cpu_work(1) > 0
     assert launch.run_workload("cpu", 0.05, 2, mode).n_workers == 2
 
 
