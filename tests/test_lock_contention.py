@@ -8,7 +8,6 @@ No test asserts a speed: the machine is shared and timings are noisy.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from matplotlib.colors import to_hex
@@ -16,20 +15,7 @@ from matplotlib.figure import Figure
 
 from helpers import launch, lock_contention
 
-
-@pytest.fixture(autouse=True)
-def nothing_left_running():
-    """After every test: no extra thread in this process and no child process."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.perf_counter() + 2.0
-    while time.perf_counter() < deadline:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not extra and not launch.leftover_workers():
-            break
-        time.sleep(0.02)
-    assert [t.name for t in threading.enumerate() if t not in before and t.is_alive()] == []
-    assert launch.leftover_workers() == []
+pytestmark = pytest.mark.usefixtures("nothing_left_running")  # see conftest.py
 
 
 def test_measure_structure_and_counts():

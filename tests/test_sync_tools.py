@@ -7,7 +7,6 @@ No test asserts a speed: the machine is shared and timings are noisy.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -16,19 +15,7 @@ from helpers import launch, sync_tools, workloads
 MODES = ["threads", "processes"]
 
 
-@pytest.fixture(autouse=True)
-def nothing_left_running():
-    """After every test: no extra thread in this process and no child process."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.perf_counter() + 2.0
-    while time.perf_counter() < deadline:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not extra and not launch.leftover_workers():
-            break
-        time.sleep(0.02)
-    assert [t.name for t in threading.enumerate() if t not in before and t.is_alive()] == []
-    assert launch.leftover_workers() == []
+pytestmark = pytest.mark.usefixtures("nothing_left_running")  # see conftest.py
 
 
 # --------------------------------------------------------------------------- Queue
