@@ -66,33 +66,57 @@ def check_choice(answer: object, expected: object, hint: str = "", praise: str =
 
 @dataclass(frozen=True)
 class Question:
-    """One multiple-choice question: the text, the options, the index of the right one, and why."""
+    """One multiple-choice question: the text, the options, the index of the right one, and why.
+
+    Write the right option anywhere (``answer`` is its index in ``options``); the
+    quiz shows the options in an order shuffled with a seed taken from the
+    question's text, so the order is the same on every run but the right answer
+    is not always in the same place.
+    """
 
     text: str
     options: Sequence[str]
     answer: int
     why: str
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.answer, int) and 0 <= self.answer < len(self.options)):
+            raise ValueError(f"answer must be the index of one of the {len(self.options)} "
+                             f"options; got {self.answer!r} for {self.text[:40]!r}.")
+
+    def shown(self) -> tuple[list[str], int]:
+        """The options in the order the quiz shows them, and the right one's place in it."""
+        import random
+        import zlib
+
+        order = list(range(len(self.options)))
+        random.Random(zlib.crc32(self.text.encode())).shuffle(order)
+        return [self.options[i] for i in order], order.index(self.answer)
+
 
 def grade(questions: Sequence[Question], choices: Sequence[int | None]) -> list[Feedback]:
-    """Mark each chosen option index (None = not answered) against the questions."""
+    """Mark each choice -- an index into the options *as shown* (None = not answered)."""
     marks = []
     for q, choice in zip(questions, choices, strict=True):
         if choice is None:
             marks.append(Feedback(False, "Pick an answer first."))
         else:
-            marks.append(feedback(choice == q.answer, q.why,
-                                  f"Not that one. {q.why}" if choice != q.answer else q.why))
+            right = q.shown()[1]
+            marks.append(feedback(choice == right, q.why, f"Not that one. {q.why}"))
     return marks
 
 
 def quiz(questions: Sequence[Question]):
-    """A self-check quiz widget: pick an option per question, press Check, read the explanations."""
+    """A self-check quiz widget: pick an option per question, press Check, read the explanations.
+
+    Nothing about the right answers is shown until the learner presses Check.
+    (The test suite grades every notebook's quiz; a lesson needs no grading cell.)
+    """
     import ipywidgets as widgets
 
     pickers, verdicts, boxes = [], [], []
     for i, q in enumerate(questions, 1):
-        picker = widgets.RadioButtons(options=list(q.options), value=None,
+        picker = widgets.RadioButtons(options=q.shown()[0], value=None,
                                       layout=widgets.Layout(width="auto"))
         verdict = widgets.HTML()
         pickers.append(picker)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from helpers import launch
+
+# The lessons' process targets live in notebooks/workers/ (import them as workers.lessonNN).
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+if str(NOTEBOOKS) not in sys.path:
+    sys.path.insert(0, str(NOTEBOOKS))
 
 
 @pytest.fixture
