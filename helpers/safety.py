@@ -42,7 +42,8 @@ import threading
 import time
 from collections.abc import Iterator
 
-__all__ = ["Stuck", "watch", "stack_of", "is_running", "new_child_processes", "stop_children"]
+__all__ = ["Stuck", "watch", "stack_of", "is_running", "new_child_processes", "wait_for_children",
+           "stop_children"]
 
 _STDLIB = sysconfig.get_paths()["stdlib"].replace("\\", "/")
 
@@ -144,21 +145,57 @@ def new_child_processes(before: set[int]) -> list:
     return found
 
 
+def _alive(child) -> bool:
+    """True while a psutil process runs (a zombie has ended; it only waits to be collected)."""
+    import psutil
+
+    try:
+        return child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _mp_children() -> dict:
+    """This Python's multiprocessing children by PID (asking also collects the finished ones)."""
+    import multiprocessing as mp
+
+    return {p.pid: p for p in mp.active_children()}
+
+
+def wait_for_children(children: list, end: float) -> list:
+    """Wait until ``end`` (a ``time.monotonic()`` value) for ``children`` to end; return those alive.
+
+    multiprocessing's own children are joined through their ``Process`` objects, so
+    that ``is_alive()`` and ``exitcode`` stay right for the code that started them.
+    """
+    by_pid = _mp_children()
+    while True:
+        alive = [c for c in children if _alive(c)]
+        if not alive or time.monotonic() >= end:
+            return alive
+        for child in alive:
+            if child.pid in by_pid:
+                by_pid[child.pid].join(min(0.02, max(0.0, end - time.monotonic())))
+        if not any(c.pid in by_pid for c in alive):
+            time.sleep(0.02)
+
+
 def stop_children(children: list, grace: float = 1.0) -> None:
     """Terminate ``children`` (psutil processes), then kill those still alive after ``grace`` s."""
     import psutil
 
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=grace)
-    for child in alive:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-    psutil.wait_procs(alive, timeout=grace)
-    import multiprocessing as mp
-
-    mp.active_children()  # lets multiprocessing reap what it started
+    by_pid = _mp_children()
+    for step in ("terminate", "kill"):
+        for child in children:
+            with contextlib.suppress(psutil.Error, OSError, ValueError):
+                if child.pid in by_pid:
+                    getattr(by_pid[child.pid], step)()
+                else:
+                    getattr(child, step)()
+        children = wait_for_children(children, time.monotonic() + grace)
+        if not children:
+            break
+    _mp_children()
 
 
 def _child_pids() -> set[int]:
@@ -217,12 +254,14 @@ def watch(timeout: float = 10.0, *, report: bool = True) -> Iterator[None]:
     deadline = time.monotonic() + timeout
     alarm = _Alarm(deadline + INTERRUPT_MARGIN)
     interrupted_by_us = False
+    where = ""
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if not alarm.fired:
             raise  # the learner pressed Interrupt: let it through
         interrupted_by_us = True
+        where = _where_interrupted(exc)
     finally:
         alarm.cancel()
         try:
@@ -233,9 +272,23 @@ def watch(timeout: float = 10.0, *, report: bool = True) -> Iterator[None]:
     if stuck is not None and (stuck.threads or stuck.processes or interrupted_by_us) and report:
         if interrupted_by_us and not stuck.threads:
             raise Stuck(f"The code in the watch block was still running after {timeout:g} s "
-                        "and was interrupted.\n" + str(stuck), stuck.threads, stuck.processes,
-                        stuck.stacks) from None
+                        f"and was interrupted. It was waiting here:\n{where}\n{stuck}".rstrip(),
+                        stuck.threads, stuck.processes, stuck.stacks) from None
         raise stuck
+
+
+def _where_interrupted(exc: BaseException, last: int = 2) -> str:
+    """The innermost lines of your code in an interrupted block's traceback."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if not _is_machinery(f.filename)] or frames
+    lines = []
+    for f in mine[-last:]:
+        lines.append(f"    {_short_file(f.filename)}, line {f.lineno}, in {f.name}")
+        if f.line:
+            lines.append(f"        {f.line}")
+    return "\n".join(lines)
 
 
 def _finish(threads_before: set, children_before: set[int], deadline: float) -> Stuck:
@@ -246,19 +299,12 @@ def _finish(threads_before: set, children_before: set[int], deadline: float) -> 
     for t in new_threads:
         while is_running(t) and time.monotonic() < end:
             t.join(min(0.05, max(0.0, end - time.monotonic())))
-    import psutil
-
-    children = new_child_processes(children_before)
-    _, alive = psutil.wait_procs(children, timeout=max(0.0, end - time.monotonic()))
-    alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    alive = wait_for_children(new_child_processes(children_before), end)
     stuck_threads = [t for t in new_threads if is_running(t)]
     stacks = {t.name: stack_of(t) for t in stuck_threads}
     pids = [p.pid for p in alive]
     if alive:
         stop_children(alive)
-    import multiprocessing as mp
-
-    mp.active_children()
     lines = []
     if stuck_threads:
         lines.append(f"{len(stuck_threads)} thread(s) still running at the deadline:")
