@@ -69,9 +69,7 @@ class Question:
     """One multiple-choice question: the text, the options, the index of the right one, and why.
 
     Write the right option anywhere (``answer`` is its index in ``options``); the
-    quiz shows the options in an order shuffled with a seed taken from the
-    question's text, so the order is the same on every run but the right answer
-    is not always in the same place.
+    quiz decides where it shows it (:func:`quiz_layout`).
     """
 
     text: str
@@ -84,24 +82,44 @@ class Question:
             raise ValueError(f"answer must be the index of one of the {len(self.options)} "
                              f"options; got {self.answer!r} for {self.text[:40]!r}.")
 
-    def shown(self) -> tuple[list[str], int]:
-        """The options in the order the quiz shows them, and the right one's place in it."""
+    def shown(self, place: int) -> list[str]:
+        """The options as the quiz shows them: the right one at ``place``, the rest shuffled.
+
+        The shuffle's seed comes from the question's text, so the order is the same
+        on every run.
+        """
         import random
         import zlib
 
-        order = list(range(len(self.options)))
-        random.Random(zlib.crc32(self.text.encode())).shuffle(order)
-        return [self.options[i] for i in order], order.index(self.answer)
+        others = [o for i, o in enumerate(self.options) if i != self.answer]
+        random.Random(zlib.crc32(self.text.encode())).shuffle(others)
+        return others[:place] + [self.options[self.answer]] + others[place:]
+
+
+def quiz_layout(questions: Sequence[Question]) -> list[tuple[list[str], int]]:
+    """Each question's options in the order shown, and the right option's place.
+
+    The right answers take turns over the places (first, second, third, ...), so
+    no place holds more than its share and the longest option is not a give-away.
+    """
+    import zlib
+
+    start = zlib.crc32(questions[0].text.encode()) if questions else 0
+    layout = []
+    for i, q in enumerate(questions):
+        place = (start + i) % len(q.options)
+        layout.append((q.shown(place), place))
+    return layout
 
 
 def grade(questions: Sequence[Question], choices: Sequence[int | None]) -> list[Feedback]:
     """Mark each choice -- an index into the options *as shown* (None = not answered)."""
     marks = []
-    for q, choice in zip(questions, choices, strict=True):
+    layout = quiz_layout(questions)
+    for q, choice, (_, right) in zip(questions, choices, layout, strict=True):
         if choice is None:
             marks.append(Feedback(False, "Pick an answer first."))
         else:
-            right = q.shown()[1]
             marks.append(feedback(choice == right, q.why, f"Not that one. {q.why}"))
     return marks
 
@@ -115,8 +133,8 @@ def quiz(questions: Sequence[Question]):
     import ipywidgets as widgets
 
     pickers, verdicts, boxes = [], [], []
-    for i, q in enumerate(questions, 1):
-        picker = widgets.RadioButtons(options=q.shown()[0], value=None,
+    for i, (q, (options, _)) in enumerate(zip(questions, quiz_layout(questions)), 1):
+        picker = widgets.RadioButtons(options=options, value=None,
                                       layout=widgets.Layout(width="auto"))
         verdict = widgets.HTML()
         pickers.append(picker)

@@ -51,17 +51,28 @@ QUESTIONS = [exercises.Question("2 + 2?", ["3", "4"], 1, "Count them."),
              exercises.Question("Threads share?", ["memory", "nothing"], 0, "One address space.")]
 
 
-def test_grade_marks_each_answer():
-    marks = exercises.grade(QUESTIONS, [1, 1])
+def test_grade_marks_each_answer_by_its_shown_place():
+    layout = exercises.quiz_layout(QUESTIONS)
+    right = [place for _, place in layout]
+    assert [options[place] for options, place in layout] == ["4", "memory"]
+    assert right[0] != right[1]  # the right answers take turns over the places
+    marks = exercises.grade(QUESTIONS, [right[0], 1 - right[1]])
     assert [m.correct for m in marks] == [True, False]
     assert not exercises.grade(QUESTIONS, [None, 0])[0]
     with pytest.raises(ValueError):
         exercises.grade(QUESTIONS, [1])
 
 
-def test_quiz_widget_checks_answers():
+def test_quiz_widget_shows_nothing_until_checked_then_grades():
     box = exercises.quiz(QUESTIONS)
-    box.pickers[0].index = 1
-    box.pickers[1].index = 1
+    assert box.children[-1].value == ""
+    right = [place for _, place in exercises.quiz_layout(QUESTIONS)]
+    box.pickers[0].index = right[0]
+    box.pickers[1].index = 1 - right[1]
     box.check()
     assert "1 of 2 right" in box.children[-1].value
+
+
+def test_a_question_whose_answer_is_not_an_option_is_refused():
+    with pytest.raises(ValueError, match="answer"):
+        exercises.Question("?", ["a", "b"], 2, "")

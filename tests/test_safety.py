@@ -86,7 +86,7 @@ def test_a_stray_process_is_stopped_and_named(method, nothing_left_running):
 def test_an_error_in_the_block_passes_through(nothing_left_running):
     with pytest.raises(ZeroDivisionError):
         with watch(timeout=2):
-            1 / 0
+            _ = 1 / 0
 
 
 @pytest.mark.parametrize("bad", [0, -1, "10", None, True, 10_000])
