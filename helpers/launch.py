@@ -27,6 +27,7 @@ finish (it is a daemon thread, so it never keeps Python from exiting).
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -41,10 +42,17 @@ from typing import Any
 
 from . import system, workloads
 from .progress import Progress
+from .validation import (
+    MAX_WORKERS,
+    validate_callable,
+    validate_choice,
+    validate_importable,
+    validate_seconds,
+    validate_sequence,
+    validate_start_method,
+)
 
 MODES = ("threads", "processes")
-#: The most workers one run may start. More than this is almost surely a typo.
-MAX_WORKERS = 64
 #: A run that takes longer than this (seconds) is stopped and reported.
 DEFAULT_TIMEOUT = 120.0
 #: Rough memory a fresh worker process needs (bytes), used to refuse runs that cannot fit.
@@ -151,37 +159,37 @@ def validate(fn: Callable, args_per_worker: Sequence[tuple], mode: str,
              start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> str | None:
     """Check a run before anything starts; raise ValueError/TypeError in plain words if it cannot work.
 
-    Returns the start method that will be used (None for threads).
+    Every argument is checked -- including that each worker's arguments fit the
+    function's signature -- before the first thread or process exists. Returns the
+    start method that will be used (None for threads).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be 'threads' or 'processes', not {mode!r}.")
-    if not callable(fn):
-        raise TypeError(f"The worker must be a function; got {type(fn).__name__} {fn!r}.")
-    n = len(args_per_worker)
-    check_worker_count(n)
-    for i, args in enumerate(args_per_worker):
+    validate_choice(mode, "mode", MODES)
+    validate_callable(fn, "The worker function")
+    args_list = validate_sequence(args_per_worker, "args_per_worker", max_len=MAX_WORKERS,
+                                  min_len=1)
+    validate_worker_count(len(args_list))
+    for i, args in enumerate(args_list):
         if not isinstance(args, tuple):
-            raise TypeError(f"Arguments for worker {i} must be a tuple, e.g. (1000,), not {args!r}.")
-    if not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}.")
+            raise TypeError(f"args_per_worker[{i}] must be a tuple of arguments for worker {i}, "
+                            f"e.g. (1000,), not {args!r:.60}.")
+        validate_arguments_fit(fn, args, f"worker {i}")
+    validate_seconds(timeout, "timeout", low=0, high=24 * 3600)
     if mode == "threads":
+        if start_method is not None:
+            validate_start_method(start_method)
         return None
 
-    method = start_method or system.course_start_method()
-    if method not in system.start_methods():
-        raise ValueError(
-            f"Start method {method!r} does not exist here. This platform offers: "
-            f"{', '.join(system.start_methods())}."
-        )
+    method = validate_start_method(start_method)
     if method != "fork":
-        check_importable(fn, method)
+        validate_importable(fn, method)
         try:
-            pickle.dumps(args_per_worker)
+            pickle.dumps(args_list)
         except Exception as exc:
             raise TypeError(
                 f"The arguments cannot be sent to a '{method}' child process, because they cannot "
                 f"be pickled ({exc}). Pass plain data: numbers, strings, lists, NumPy arrays."
             ) from None
+    n = len(args_list)
     needed = n * PROCESS_MEMORY_ESTIMATE
     if needed > system.memory_available():
         raise ValueError(
@@ -191,7 +199,21 @@ def validate(fn: Callable, args_per_worker: Sequence[tuple], mode: str,
     return method
 
 
-def check_worker_count(n: object) -> None:
+def validate_arguments_fit(fn: Callable, args: tuple, who: str) -> None:
+    """Raise TypeError if ``fn(*args)`` could not even be called (too many or too few arguments)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some built-ins have no signature: let them be
+        return
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise TypeError(f"The arguments for {who}, {args!r:.60}, do not fit {name}{signature}: "
+                        f"{exc}.") from None
+
+
+def validate_worker_count(n: object) -> int:
     """Raise a clear error unless ``n`` is a whole number from 1 to MAX_WORKERS."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"The number of workers must be a whole number, not {n!r}.")
@@ -202,37 +224,12 @@ def check_worker_count(n: object) -> None:
             f"{n} workers is more than this course allows ({MAX_WORKERS}). This machine can run "
             f"{system.usable_cpus()} at the same time; more only take turns."
         )
+    return n
 
 
-def check_importable(fn: Callable, start_method: str = "spawn") -> None:
-    """Raise a clear error if a fresh ``start_method`` child could not import ``fn``.
-
-    ``spawn`` and ``forkserver`` children start a new Python and look the
-    function up by module and name. A function defined in a notebook cell (module
-    ``__main__``) or a lambda cannot be found that way -- and
-    ``multiprocessing.Pool.map`` would then hang forever, restarting workers.
-    """
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", repr(fn))
-    if module == "__main__":
-        raise ValueError(
-            f"The function {name!r} was defined in this notebook (module __main__). Under the "
-            f"'{start_method}' start method each child process starts a fresh Python that cannot "
-            f"see notebook cells. Use a function from an importable module, e.g. "
-            f"helpers.workloads.cpu_work, or put yours in a .py file and import it."
-        )
-    if "<lambda>" in name or "<locals>" in name:
-        raise ValueError(
-            f"{name!r} is a lambda or a function defined inside another function. A "
-            f"'{start_method}' child process can only run a function it can import by name: "
-            f"define it at the top level of a .py module."
-        )
-    try:
-        pickle.dumps(fn)
-    except Exception as exc:
-        raise TypeError(
-            f"{name!r} cannot be sent to a '{start_method}' child process ({exc})."
-        ) from None
+#: Old names, kept while lessons move to the ``validate_`` names (``check_`` means grading).
+check_worker_count = validate_worker_count
+check_importable = validate_importable
 
 
 # --------------------------------------------------------------------------- workers
@@ -388,8 +385,8 @@ def run(fn: Callable, args_per_worker: Sequence[tuple], mode: str = "processes",
 
     Returns a :class:`RunResult`. Raises :class:`WorkerError` if a worker fails.
     """
-    args_per_worker = list(args_per_worker)
     method = validate(fn, args_per_worker, mode, start_method, timeout)
+    args_per_worker = list(args_per_worker)
     if _threads_still_running():  # threads of an interrupted run: let them see STOP first
         workloads.STOP.set()
         _wait_for_stopped_threads()
@@ -595,7 +592,7 @@ def stop_processes(procs: Sequence, grace: float = 1.0) -> None:
 def run_same(fn: Callable, n_workers: int, args: tuple = (), mode: str = "processes",
              **options) -> RunResult:
     """Run the same ``fn(*args)`` in ``n_workers`` workers. Options as for :func:`run`."""
-    check_worker_count(n_workers)
+    validate_worker_count(n_workers)
     return run(fn, [tuple(args)] * n_workers, mode, **options)
 
 
@@ -606,7 +603,7 @@ def run_workload(kind: str, seconds: float, n_workers: int, mode: str = "process
     The total work is fixed, so with perfect parallelism the wall time falls as
     ``seconds / n_workers``. Options as for :func:`run`.
     """
-    check_worker_count(n_workers)
+    validate_worker_count(n_workers)
     fn = workloads.work_function(kind)
     total = workloads.units_for(kind, seconds)
     shares = workloads.split_evenly(total, n_workers)

@@ -36,7 +36,7 @@ def validate_seconds(value: object, name: str, low: float = 0.0, high: float = 3
     """A number of seconds, more than ``low`` and at most ``high``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, not {value!r}.")
-    if not (low < value <= high) and not (value == low == 0):
+    if not (low < value <= high):
         raise ValueError(f"{name} must be more than {low:g} and at most {high:g} seconds; "
                          f"got {value!r}.")
     return float(value)

@@ -1,6 +1,7 @@
 """The runner: real threads and processes, validation before launch, and nothing left behind."""
 
 import _thread
+import functools
 import os
 import signal
 import threading
@@ -78,8 +79,16 @@ def test_bad_worker_counts_are_refused_before_anything_starts(n, monkeypatch):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: launch.run(workloads.no_work, [()], "fibres"), "threads' or 'processes"),
-        (lambda: launch.run(workloads.no_work, [()], "processes", start_method="teleport"), "does not exist"),
+        (lambda: launch.run(workloads.no_work, [()], "fibres"), "mode must be one of 'threads', 'processes'"),
+        (lambda: launch.run(workloads.no_work, [()], ("threads",)), "mode must be one of"),
+        (lambda: launch.run(workloads.no_work, [()], "processes", start_method="teleport"), "start_method must be one of"),
+        (lambda: launch.run(workloads.no_work, [()], "processes", start_method=""), "start_method must be one of"),
+        (lambda: launch.run(workloads.no_work, None, "processes"), "args_per_worker must be a list"),
+        (lambda: launch.run(workloads.no_work, 3, "threads"), "args_per_worker must be a list"),
+        (lambda: launch.run(workloads.no_work, range(10**9), "threads"), "at most 64"),
+        (lambda: launch.run(workloads.no_work, [(1,)], "threads"), "do not fit no_work"),
+        (lambda: launch.run(workloads.cpu_work, [(1,), ()], "processes"), "worker 1"),
+        (lambda: launch.run(functools.partial(lambda n: n), [(1,)], "processes", start_method="spawn"), "lambda"),
         (lambda: launch.run(42, [()], "processes"), "must be a function"),
         (lambda: launch.run(workloads.io_work, [1], "processes"), "must be a tuple"),
         (lambda: launch.run(workloads.no_work, [()], "processes", timeout=0), "timeout"),
