@@ -21,6 +21,13 @@ from dataclasses import dataclass, field
 
 from . import launch, system, workloads
 from .progress import Progress
+from .validation import (
+    validate_callable,
+    validate_choice,
+    validate_int,
+    validate_sequence,
+    validate_start_method,
+)
 
 
 class Spread:
@@ -45,6 +52,46 @@ class Spread:
     def high(self) -> float:
         """The largest measurement."""
         return max(self.times)
+
+
+@dataclass
+class Timings(Spread):
+    """Repeated wall times (seconds) of one function, with its name."""
+
+    name: str
+    times: list[float] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.name}: median {self.median * 1000:.2f} ms "
+                f"(from {self.low * 1000:.2f} to {self.high * 1000:.2f} ms, {len(self.times)} runs)")
+
+
+def compare(contenders: dict[str, Callable[[], object]], repeats: int = 5,
+            warmup: bool = True) -> dict[str, Timings]:
+    """Time each function of ``contenders`` ``repeats`` times, **in turn**, after one warm-up each.
+
+    Taking the repeats in turn (A, B, A, B, ...) and not one block after the other
+    means a machine that slows down for a minute slows every contender alike.
+    Use it on the very functions a cell has just shown::
+
+        measure.compare({"no lock": lambda: count(False), "lock": lambda: count(True)})
+    """
+    validate_int(repeats, "repeats", low=1, high=1000)
+    if not isinstance(contenders, dict) or not contenders:
+        raise TypeError("contenders must be a dict of name -> function with no arguments, "
+                        f"not {contenders!r:.60}.")
+    for name, fn in contenders.items():
+        validate_callable(fn, f"contenders[{name!r}]")
+    results = {name: Timings(name) for name in contenders}
+    if warmup:
+        for fn in contenders.values():
+            fn()
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            results[name].times.append(time.perf_counter() - t0)
+    return results
 
 
 @dataclass
@@ -134,16 +181,14 @@ def sweep(kind: str = "cpu", worker_counts: Sequence[int] = (1, 2), modes: Seque
     called after each finished point (a live plot uses it); setting ``stop``
     ends the sweep early and returns what was measured (``.stopped`` is True).
     """
+    for n in validate_sequence(worker_counts, "worker_counts", max_len=launch.MAX_WORKERS):
+        launch.validate_worker_count(n)
     counts = sorted(set(worker_counts) | {1})
-    for n in counts:
-        launch.check_worker_count(n)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
-        raise ValueError(f"repeats must be a whole number from 1 to 100, not {repeats!r}.")
+    validate_int(repeats, "repeats", low=1, high=100)
     workloads.check_seconds(seconds)
-    for mode in modes:
-        if mode not in launch.MODES:
-            raise ValueError(f"mode must be 'threads' or 'processes', not {mode!r}.")
-    method = system.course_start_method() if start_method is None else start_method
+    for mode in validate_sequence(modes, "modes", max_len=len(launch.MODES)):
+        validate_choice(mode, "each mode", launch.MODES)
+    method = validate_start_method(start_method)
     units = workloads.units_for(kind, seconds)  # calibrates once, before any timing
     # Record the work really done: quick mode (COURSE_QUICK=1) shrinks it.
     result = Sweep(kind, workloads.scaled_seconds(seconds), method if "processes" in modes else None,
@@ -211,10 +256,8 @@ def creation_times(how: str, repeats: int = 20) -> list[float]:
     """
     import multiprocessing as mp
 
-    if how != "thread" and how not in system.start_methods():
-        raise ValueError(f"how must be 'thread' or one of {system.start_methods()}, not {how!r}.")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 1000:
-        raise ValueError(f"repeats must be a whole number from 1 to 1000, not {repeats!r}.")
+    validate_choice(how, "how", ("thread", *system.start_methods()))
+    validate_int(repeats, "repeats", low=1, high=1000)
     ctx = None if how == "thread" else mp.get_context(how)
     times = []
     for i in range(repeats + 1):

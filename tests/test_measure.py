@@ -84,3 +84,31 @@ def test_creation_times(how):
 def test_creation_times_rejects_unknown_methods():
     with pytest.raises(ValueError):
         measure.creation_times("teleport")
+
+
+def test_compare_takes_repeats_in_turn_after_a_warmup():
+    calls = []
+    timings = measure.compare({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                              repeats=3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+    assert [len(t.times) for t in timings.values()] == [3, 3]
+    assert "a: median" in str(timings["a"])
+
+
+@pytest.mark.parametrize("bad", [{}, None, {"x": 42}])
+def test_compare_refuses_what_it_cannot_time(bad):
+    with pytest.raises(TypeError, match="contenders"):
+        measure.compare(bad)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"modes": "threads"}, "modes must be a list"),
+    ({"modes": ("threads", "fibres")}, "each mode must be one of"),
+    ({"worker_counts": range(10**9)}, "at most 64"),
+    ({"worker_counts": None}, "worker_counts must be a list"),
+    ({"start_method": ""}, "start_method must be one of"),
+])
+def test_sweep_refuses_bad_input_before_running(kwargs, message, monkeypatch):
+    monkeypatch.setattr(measure.launch, "run", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises((TypeError, ValueError), match=message):
+        measure.sweep(**kwargs)
