@@ -213,15 +213,15 @@ def validate_arguments_fit(fn: Callable, args: tuple, who: str) -> None:
                         f"{exc}.") from None
 
 
-def validate_worker_count(n: object) -> int:
+def validate_worker_count(n: object, name: str = "n_workers") -> int:
     """Raise a clear error unless ``n`` is a whole number from 1 to MAX_WORKERS."""
     if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"The number of workers must be a whole number, not {n!r}.")
+        raise TypeError(f"{name} (the number of workers) must be a whole number, not {n!r}.")
     if n < 1:
-        raise ValueError(f"A run needs at least 1 worker; got {n}.")
+        raise ValueError(f"{name}: a run needs at least 1 worker; got {n}.")
     if n > MAX_WORKERS:
         raise ValueError(
-            f"{n} workers is more than this course allows ({MAX_WORKERS}). This machine can run "
+            f"{name}: {n} workers is more than this course allows ({MAX_WORKERS}). This machine can run "
             f"{system.usable_cpus()} at the same time; more only take turns."
         )
     return n

@@ -129,7 +129,15 @@ def draw_timeline(ax: Axes, run: RunResult, by_core: bool = True) -> None:
 
 
 def figure(width: float = 7.0, height: float = 4.0) -> Figure:
-    """A new matplotlib Figure not tied to pyplot (safe to draw from a background thread)."""
+    """A new matplotlib Figure not tied to pyplot (safe to draw from a background thread).
+
+    ``width`` and ``height`` are in inches, from 1 to 30.
+    """
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number of inches, not {value!r}.")
+        if not 1 <= value <= 30:
+            raise ValueError(f"{name} must be from 1 to 30 inches; got {value!r}.")
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig

@@ -238,17 +238,24 @@ class _Alarm:
             self._thread.join()
 
 
-@contextlib.contextmanager
-def watch(timeout: float = 10.0, *, report: bool = True) -> Iterator[None]:
+def watch(timeout: float = 10.0, *, report: bool = True) -> contextlib.AbstractContextManager:
     """Run a block of your code with a deadline; afterwards nothing it started is left running.
 
-    ``timeout`` counts from the start of the block. See the module help (``safety?``)
-    for what happens at the end. With ``report=False`` stuck threads and stopped
-    processes are cleaned up as far as possible but no :class:`Stuck` is raised.
+    ``timeout`` (seconds, up to 600) counts from the start of the block. See the
+    module help (``safety?``) for what happens at the end. With ``report=False``
+    stuck threads and stopped processes are cleaned up as far as possible but no
+    :class:`Stuck` is raised.
     """
     from .validation import validate_seconds
 
-    validate_seconds(timeout, "timeout", low=0.01, high=600)
+    validate_seconds(timeout, "timeout", low=0.01, high=600)  # at once, not at the with
+    if not isinstance(report, bool):
+        raise TypeError(f"report must be True or False, not {report!r}.")
+    return _watch(float(timeout), report)
+
+
+@contextlib.contextmanager
+def _watch(timeout: float, report: bool) -> Iterator[None]:
     threads_before = set(threading.enumerate())
     children_before = _child_pids()
     deadline = time.monotonic() + timeout
