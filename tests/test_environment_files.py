@@ -186,3 +186,20 @@ def test_ci_run_script():
     assert code[-1] == "make test", ".ci/run must end by running the README's command, `make test`"
     assert "apt-get install -y chromium" in text
     assert os.access(path, os.X_OK), ".ci/run must be executable"
+
+
+def test_the_binder_badge_follows_the_one_repository_setting():
+    """pyproject's [project.urls] Repository is the one setting; README and site follow it."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    url = tomllib.loads((root / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    repo = url.removeprefix("https://github.com/").rstrip("/")
+    assert repo.count("/") == 1
+    readme = (root / "README.md").read_text()
+    binder = re.findall(r"mybinder\.org/v2/gh/([^/]+/[^/]+)/", readme)
+    assert binder and set(binder) == {repo}, (binder, repo)
+    sys.path.insert(0, str(root / "tools"))
+    import build_site
+
+    assert f"/gh/{repo}/HEAD" in build_site.binder_link("00_welcome.ipynb")
