@@ -47,6 +47,10 @@ __all__ = ["Stuck", "watch", "stack_of", "is_running", "new_child_processes", "w
 
 _STDLIB = sysconfig.get_paths()["stdlib"].replace("\\", "/")
 
+#: Threads that Python's own machinery starts and ends by itself: a multiprocessing queue's
+#: feeder thread lives as long as the queue, not as long as your code.
+_NOT_YOURS = {"watch-alarm", "QueueFeederThread"}
+
 #: Never wait less than this for the threads and processes of a block, even when the
 #: block itself used up its time (seconds).
 GRACE = 0.2
@@ -302,7 +306,7 @@ def _finish(threads_before: set, children_before: set[int], deadline: float) -> 
     """Wait for what the block started, stop what is left, and describe it."""
     end = max(deadline, time.monotonic() + GRACE)
     new_threads = [t for t in threading.enumerate()
-                   if t not in threads_before and t.name != "watch-alarm"]
+                   if t not in threads_before and t.name not in _NOT_YOURS]
     for t in new_threads:
         while is_running(t) and time.monotonic() < end:
             t.join(min(0.05, max(0.0, end - time.monotonic())))

@@ -112,3 +112,12 @@ def test_source_of_a_function_and_a_refusal(capsys):
         source_of("no_such_file.txt")
     show(is_running)
     assert "def is_running" in capsys.readouterr().out
+
+
+def test_a_multiprocessing_queue_used_in_the_block_is_not_a_stuck_thread(nothing_left_running):
+    q = mp.get_context("fork").Queue()
+    with watch(timeout=2):
+        q.put("hello")  # starts the queue's feeder thread, which lives as long as the queue
+        assert q.get(timeout=2) == "hello"
+    q.close()
+    q.join_thread()
