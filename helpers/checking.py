@@ -17,16 +17,19 @@ checker then prints ``Correct!`` or ``Not yet.`` with a hint
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .exercises import Feedback
 from .safety import Stuck, _is_machinery, watch
 
-__all__ = ["Outcome", "run_learner", "report", "missing_answer"]
+__all__ = ["Outcome", "run_learner", "report", "missing_answer", "quietly"]
+
+_quiet = threading.local()
 
 
 @dataclass
@@ -115,7 +118,25 @@ def run_learner(fn: Callable, args: Sequence = (), timeout: float = 10.0,
 
 
 def report(correct: bool, message: str) -> Feedback:
-    """Print ``Correct! message`` or ``Not yet. message`` and return the verdict."""
+    """Print ``Correct! message`` or ``Not yet. message`` and return the verdict.
+
+    Inside ``with quietly():`` nothing is printed; the verdict is only returned.
+    """
     result = Feedback(bool(correct), message)
-    print(result)
+    if not getattr(_quiet, "on", False):
+        print(result)
     return result
+
+
+@contextlib.contextmanager
+def quietly() -> Iterator[None]:
+    """Checks inside this block print no verdict (a solution cell uses it: it must not praise).
+
+    ``assert check(...)`` inside it still fails loudly when the answer is wrong.
+    """
+    before = getattr(_quiet, "on", False)
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = before

@@ -102,3 +102,14 @@ def test_report_prints_the_verdict(capsys):
     assert not report(False, "try a lock")
     out = capsys.readouterr().out
     assert "Correct! well done" in out and "Not yet. try a lock" in out
+
+
+def test_quietly_returns_the_verdict_without_printing(capsys):
+    from helpers.checking import quietly
+
+    with quietly():
+        assert report(True, "hidden praise")
+        assert not report(False, "hidden hint")
+    assert capsys.readouterr().out == ""
+    report(True, "loud again")
+    assert "loud again" in capsys.readouterr().out
