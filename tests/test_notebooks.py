@@ -24,7 +24,8 @@ LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
 #: Code that creates or uses a thread, a process or a synchronisation tool directly.
 PRIMITIVE = re.compile(
     r"threading\.Thread\(|\bThread\(|\.Process\(|\bProcess\(|\.start\(\)|\.join\(|"
-    r"\bwith [\w.\[\]]*lock\w*:|Lock\(|Semaphore\(|Condition\(|Event\(|Barrier\(|"
+    r"\bwith [\w.\[\]]*(lock|sem|cond)\w*:|Lock\(|Semaphore\(|Condition\(|Event\(|Barrier\(|"
+    r"\.acquire\(|\.release\(|\.get\(timeout|\.put\(|\.wait\(|\.submit\(|"
     r"Queue\(|Pipe\(|SharedMemory\(|Value\(|Array\(|Executor\(|\.Pool\(|\bPool\(")
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 
