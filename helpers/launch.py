@@ -641,12 +641,22 @@ def is_multiprocessing_helper(proc) -> bool:
 def leftover_workers() -> list:
     """Child processes of this Python that are still alive, not counting multiprocessing's helpers.
 
-    After any run of this module this list is empty; a lesson ends by checking it.
+    Children that have ended but were never joined (zombies) are collected first and
+    do not count. After any run of this module this list is empty; a lesson ends by
+    checking it.
     """
     import psutil
 
-    children = psutil.Process().children(recursive=True)
-    return [c for c in children if c.is_running() and not is_multiprocessing_helper(c)]
+    mp.active_children()  # joins (collects) every finished multiprocessing child
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE or is_multiprocessing_helper(child):
+                continue
+        except psutil.Error:
+            continue
+        alive.append(child)
+    return alive
 
 
 def shutdown_helpers() -> None:
