@@ -1,29 +1,18 @@
-"""Sharing data: one address space (threads) against many (processes), and the ways across.
+"""Instruments for lesson 04 (sharing data): measure the transfers the cells showed, and tidy up.
 
-Threads of one process see the same memory: a list one thread appends to is
-the list every thread reads. Each process has its own memory: what a child
-process changes stays in the child, unless the data travels on purpose.
-This module gives the lesson's experiments:
+The lesson's cells send data to other processes themselves -- a ``Pipe``, a
+``Queue``, a ``Manager``, an ``Array``, a ``SharedMemory`` block -- with the
+worker functions of ``notebooks/workers/lesson04.py``. This module repeats those
+very transfers many times and draws them:
 
-- :func:`sign_guest_book` -- a worker appends to the module-level list
-  :data:`GUEST_BOOK`; run it in threads and in processes and count.
-- :func:`shared_array` -- a block of shared memory seen as a NumPy array that
-  is always closed *and* unlinked (removed), even when your code fails::
-
-      with sharing.shared_array((1000,), "float64") as block:
-          block.array[:] = 1.0                      # the parent writes
-          launch.run(sharing.fill_shared_array, [(block.handle, 7.0)], "processes")
-          print(block.array[:3])                    # ...and sees what the child wrote
-
-- :func:`measure_transfers` -- time how long it takes to get a message of a
-  given size to another process with a ``Pipe``, a ``Queue``, a ``Manager``,
-  an ``Array`` and ``SharedMemory`` (and to a thread, for comparison), and
-  return a :class:`TransferTable` (medians, spread, bandwidth).
-- :func:`leftover_segments` / :func:`remove_leftovers` -- find and remove
-  shared-memory blocks whose name starts with ``course_`` that nobody removed.
-
-Every worker function lives here (not in a notebook cell) so it also works
-under the ``spawn`` and ``forkserver`` start methods.
+- :func:`measure_transfers` -- give it the worker module (``import workers.lesson04 as w``);
+  it starts one receiver per way (``w.pipe_echo``, ``w.queue_echo``, ``w.array_echo``,
+  ``w.shm_echo``, and ``w.queue_echo`` in a *thread* for comparison), sends NumPy
+  messages of each size in turn, and returns a :class:`TransferTable`
+  (medians, spread, bandwidth);
+- :func:`draw_transfer_times` / :func:`draw_bandwidths` -- log-log plots with the spread;
+- :func:`leftover_segments` / :func:`remove_leftovers` / :func:`segment_exists` --
+  find and remove shared-memory blocks whose name starts with ``course_``.
 """
 
 from __future__ import annotations
@@ -31,237 +20,30 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import secrets
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from . import launch, system
+from .validation import validate_choice, validate_int, validate_seconds, validate_start_method
 
-# --------------------------------------------------------------------------- one address space or many
+__all__ = ["PREFIX", "SHM_DIR", "WAYS", "PROCESS_WAYS", "TransferTable", "measure_transfers",
+           "draw_transfer_times", "draw_bandwidths", "leftover_segments", "remove_leftovers",
+           "segment_exists", "owner_pid", "format_bytes", "format_seconds"]
 
-#: A plain module-level list. Threads append to this one list; each process has its own copy.
-GUEST_BOOK: list[str] = []
-
-
-def sign_guest_book(name: str) -> int:
-    """Append ``name`` to :data:`GUEST_BOOK` and return how many entries *this worker* then sees.
-
-    In a thread it is the list of the main program; in a child process it is
-    the child's own copy (a copy of the parent's list under ``fork``, a fresh
-    empty list under ``spawn`` and ``forkserver``).
-    """
-    GUEST_BOOK.append(name)
-    return len(GUEST_BOOK)
-
-
-def add_to_array(array: np.ndarray, value: float) -> float:
-    """Add ``value`` to every element of an ordinary NumPy array (in place); return the new sum.
-
-    Given to a child process, ``array`` is a *copy* (pickled under spawn,
-    copy-on-write under fork), so the parent's array does not change.
-    """
-    array += value
-    return float(array.sum())
-
-
-# --------------------------------------------------------------------------- shared memory blocks
+# --------------------------------------------------------------------------- shared-memory blocks
 
 #: Every shared-memory block this course creates has a name starting with this.
 PREFIX = "course_"
 #: Where Linux shows shared-memory blocks as files.
 SHM_DIR = Path("/dev/shm")
-#: The largest shared block :func:`shared_array` makes (bytes): enough for every lesson.
-MAX_BLOCK_BYTES = 256 * 1000**2
-
-_names_made: set[str] = set()  # blocks named by this Python (to find leftovers without /dev/shm)
-
-
-def segment_name() -> str:
-    """A new, unique block name: ``course_<pid of this Python>_<8 random hex digits>``.
-
-    The process id says who made it, so :func:`remove_leftovers` can tell a
-    block still in use from one left behind. 23 characters or fewer, short
-    enough for macOS (which allows 30).
-    """
-    name = f"{PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
-    _names_made.add(name)
-    return name
-
-
-def track_parameter_available() -> bool:
-    """True on Python 3.13+, where ``SharedMemory(..., track=False)`` exists."""
-    return sys.version_info >= (3, 13)
-
-
-@dataclass(frozen=True)
-class BlockHandle:
-    """What another process needs to find a shared block: its name, shape and dtype (small, picklable)."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-
-
-class SharedBlock:
-    """A shared-memory block and a NumPy array that lives in it (made by :func:`shared_array`).
-
-    ``block.array`` is the NumPy view, ``block.handle`` what you pass to a
-    child process so it can attach (see :func:`attach_array`), ``block.name``
-    the block's name. After the ``with`` block ends the array is gone.
-    """
-
-    def __init__(self, memory: shared_memory.SharedMemory, handle: BlockHandle):
-        self._memory = memory
-        self.handle = handle
-        self.name = handle.name
-        self._array: np.ndarray | None = np.ndarray(handle.shape, dtype=handle.dtype,
-                                                     buffer=memory.buf)
-
-    @property
-    def array(self) -> np.ndarray:
-        """The NumPy array whose memory is the shared block (only inside the ``with`` block)."""
-        if self._array is None:
-            raise RuntimeError(
-                f"The shared block {self.name!r} was closed when its with-block ended, so its "
-                f"array is gone. Copy what you need inside the with-block: "
-                f"result = block.array.copy()."
-            )
-        return self._array
-
-    def __repr__(self) -> str:
-        state = "open" if self._array is not None else "closed"
-        return (f"SharedBlock(name={self.name!r}, shape={self.handle.shape}, "
-                f"dtype={self.handle.dtype!r}, {state})")
-
-    def _close(self) -> None:
-        """Drop the array and close this process's view of the block -- unless a view is still in use.
-
-        Closing unmaps the memory. A NumPy array still pointing into it would then
-        point at nothing, and touching it would crash Python (the kernel dies). So if
-        anyone still holds the array or a view of it (``kept = block.array``), the
-        memory stays mapped until this Python ends; the block's name is removed anyway.
-        """
-        array, self._array = self._array, None
-        # References to `array`: the local name, getrefcount's argument, and any view.
-        if array is not None and sys.getrefcount(array) > 2:
-            _kept_mapped.append((self._memory, array))
-            return
-        del array
-        self._memory.close()
-
-
-#: Blocks whose arrays were still in use when their with-block ended (kept mapped, see above).
-_kept_mapped: list[tuple[shared_memory.SharedMemory, np.ndarray]] = []
-
-
-def check_block(shape: int | Sequence[int], dtype: str | np.dtype) -> tuple[tuple[int, ...], np.dtype]:
-    """Check a shared array's shape and dtype; raise a plain ValueError/TypeError before anything is made.
-
-    Returns the shape as a tuple and the dtype as a ``numpy.dtype``.
-    """
-    dims = (shape,) if isinstance(shape, int) else shape
-    try:
-        dims = tuple(dims)
-    except TypeError:
-        raise TypeError(f"shape must be a whole number or a tuple of them, e.g. (1000,); "
-                        f"got {shape!r}.") from None
-    if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in dims):
-        raise TypeError(f"shape must be a whole number or a tuple of them, e.g. (1000,); "
-                        f"got {shape!r}.")
-    if any(d < 1 for d in dims):
-        raise ValueError(f"Every dimension of a shared array must be at least 1; got {shape!r}.")
-    try:
-        kind = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{dtype!r} is not a NumPy dtype; use e.g. 'float64', 'int64' or "
-                        f"'uint8'.") from None
-    if kind.hasobject:
-        raise TypeError(
-            "A shared array cannot hold Python objects (dtype=object): it would store memory "
-            "addresses that mean nothing in another process. Use numbers, e.g. 'float64'."
-        )
-    nbytes = int(np.prod(dims, dtype=object)) * kind.itemsize
-    if nbytes > MAX_BLOCK_BYTES or nbytes > system.memory_available() // 2:
-        raise ValueError(
-            f"A {dims} {kind.name} array needs {format_bytes(nbytes)}; this course makes shared "
-            f"blocks of at most {format_bytes(min(MAX_BLOCK_BYTES, system.memory_available() // 2))}"
-            f" here. Use a smaller shape."
-        )
-    return tuple(int(d) for d in dims), kind
-
-
-@contextmanager
-def shared_array(shape: int | Sequence[int], dtype: str | np.dtype = "float64") -> Iterator[SharedBlock]:
-    """Create a shared-memory block holding a zero-filled NumPy array; always remove it afterwards.
-
-    ::
-
-        with shared_array((1000,), "float64") as block:
-            block.array[:] = 1.0                 # a NumPy array in shared memory
-            child_args = (block.handle,)         # give a child this to attach
-
-    When the ``with`` block ends -- normally, by an exception or by Ctrl-C --
-    the block is *unlinked* (its name removed, so nothing is left in the
-    system) and then *closed* (this process's view released). The name
-    starts with ``course_``. Raises ValueError/TypeError for a bad shape or dtype
-    before anything is created.
-    """
-    dims, kind = check_block(shape, dtype)
-    handle = BlockHandle(segment_name(), dims, kind.str)
-    size = max(1, int(np.prod(dims)) * kind.itemsize)
-    memory = shared_memory.SharedMemory(name=handle.name, create=True, size=size)
-    block = None
-    try:
-        block = SharedBlock(memory, handle)
-        block.array.fill(0)
-        yield block
-    finally:
-        memory.unlink()  # first remove the name: that is what could leak
-        _names_made.discard(handle.name)
-        if block is not None:
-            block._close()
-        else:
-            memory.close()
-
-
-@contextmanager
-def attach_array(handle: BlockHandle) -> Iterator[SharedBlock]:
-    """In another process: open the block ``handle`` names and see it as a NumPy array.
-
-    Only closes this process's view at the end; removing the block is the
-    creator's job (:func:`shared_array` does it). On Python 3.13+ it attaches
-    with ``track=False``, telling Python's resource tracker that this process
-    does not own the block.
-    """
-    extra = {"track": False} if track_parameter_available() else {}
-    memory = shared_memory.SharedMemory(name=handle.name, **extra)
-    block = None
-    try:
-        block = SharedBlock(memory, handle)
-        yield block
-    finally:
-        if block is not None:
-            block._close()
-        else:
-            memory.close()
-
-
-def fill_shared_array(handle: BlockHandle, value: float) -> float:
-    """Worker: attach to a shared block, set every element to ``value``; return the sum it sees."""
-    with attach_array(handle) as block:
-        block.array[:] = value
-        return float(block.array.sum())
 
 
 def segments_listable() -> bool:
@@ -277,26 +59,10 @@ def owner_pid(name: str) -> int | None:
     return None
 
 
-def leftover_segments(only_mine: bool = True) -> list[str]:
-    """Names of ``course_`` shared-memory blocks that still exist.
-
-    ``only_mine`` (the default) keeps those this Python created; False lists
-    every ``course_`` block, e.g. ones a crashed kernel left. On Linux it
-    looks in ``/dev/shm``. Elsewhere it checks the blocks this Python named
-    (macOS cannot list them; Windows removes a block by itself once no
-    process has it open).
-    """
+def segment_exists(name: str) -> bool:
+    """Is there still a shared-memory block called ``name``? (Without attaching to it.)"""
     if segments_listable():
-        names = [p.name for p in SHM_DIR.iterdir() if p.name.startswith(PREFIX)]
-    else:
-        names = [n for n in _names_made if _exists_elsewhere(n)]
-    if only_mine:
-        names = [n for n in names if owner_pid(n) == os.getpid()]
-    return sorted(names)
-
-
-def _exists_elsewhere(name: str) -> bool:
-    """Does block ``name`` exist? (systems without /dev/shm: ask shm_open directly.)"""
+        return (SHM_DIR / name).exists()
     try:
         import _posixshmem
     except ImportError:  # Windows: a block lives only while a process has it open
@@ -306,6 +72,31 @@ def _exists_elsewhere(name: str) -> bool:
     except OSError:
         return False
     os.close(fd)
+    return True
+
+
+def leftover_segments(only_mine: bool = True) -> list[str]:
+    """Names of ``course_`` blocks in ``/dev/shm`` (Linux; elsewhere an empty list).
+
+    ``only_mine`` (the default) keeps those whose name says this Python made
+    them; False lists every ``course_`` block, e.g. ones a crashed kernel left.
+    """
+    if not segments_listable():
+        return []
+    names = [p.name for p in SHM_DIR.iterdir() if p.name.startswith(PREFIX)]
+    if only_mine:
+        names = [n for n in names if owner_pid(n) == os.getpid()]
+    return sorted(names)
+
+
+def remove_segment(name: str) -> bool:
+    """Unlink block ``name`` if it exists; True if it did."""
+    try:
+        block = shared_memory.SharedMemory(name=name)
+    except FileNotFoundError:
+        return False
+    block.close()
+    block.unlink()
     return True
 
 
@@ -321,89 +112,25 @@ def remove_leftovers() -> list[str]:
         owner = owner_pid(name)
         if owner is None or (owner != os.getpid() and psutil.pid_exists(owner)):
             continue
-        try:
-            memory = shared_memory.SharedMemory(name=name)
-        except FileNotFoundError:  # someone removed it meanwhile
-            continue
-        memory.unlink()
-        memory.close()
-        _names_made.discard(name)
-        removed.append(name)
+        if remove_segment(name):
+            removed.append(name)
     return removed
-
-
-@dataclass(frozen=True)
-class LeakReport:
-    """What happened to a block a separate Python created and never unlinked."""
-
-    name: str
-    tracked: bool
-    survived: bool          # still in the system after that Python ended
-    tracker_warned: bool    # Python's resource tracker printed a "leaked shared_memory" warning
-
-
-_LEAK_SCRIPT = """\
-import sys
-from multiprocessing import shared_memory
-name, tracked = sys.argv[1], sys.argv[2] == "yes"
-extra = {} if tracked else {"track": False}
-block = shared_memory.SharedMemory(name=name, create=True, size=4096, **extra)
-block.buf[0] = 42
-block.close()   # closed, but never unlinked: a leak
-"""
-
-
-def leak_in_a_fresh_python(track: bool = True, timeout: float = 30.0) -> LeakReport:
-    """Start a separate Python that creates a ``course_`` block, closes it and exits without unlinking.
-
-    With ``track=True`` (the default everywhere) that Python's resource tracker
-    removes the block when the program ends and prints a warning about it.
-    ``track=False`` (Python 3.13+ only) turns the tracker off for that block,
-    so it survives. The report says what happened; any survivor can be removed
-    with :func:`remove_leftovers`.
-    """
-    if not track and not track_parameter_available():
-        raise ValueError(
-            f"SharedMemory(track=False) needs Python 3.13 or newer; this is "
-            f"{sys.version.split()[0]}."
-        )
-    name = segment_name()
-    done = subprocess.run([sys.executable, "-c", _LEAK_SCRIPT, name, "yes" if track else "no"],
-                          capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"The separate Python failed:\n{done.stderr}")
-    # run() returns once every writer of stderr has closed it, the tracker included,
-    # so the tracker has finished its clean-up by now.
-    survived = _exists(name)
-    return LeakReport(name, track, survived, "leaked shared_memory" in done.stderr)
-
-
-def _exists(name: str) -> bool:
-    if segments_listable():
-        return (SHM_DIR / name).exists()
-    return _exists_elsewhere(name)
 
 
 # --------------------------------------------------------------------------- measuring transfers
 
 #: The ways to get a message to another worker that :func:`measure_transfers` compares.
-METHODS = ("thread", "Pipe", "Queue", "Manager", "Array", "SharedMemory")
+WAYS = ("thread", "Pipe", "Queue", "Manager", "Array", "SharedMemory")
 #: The same without the thread: the ways between *processes*.
-PROCESS_METHODS = METHODS[1:]
-#: One line per method: how the message travels.
-HOW = {
-    "thread": "queue.Queue to a thread: only a reference is passed, nothing is copied",
-    "Pipe": "Connection.send: pickled, written through the OS, unpickled",
-    "Queue": "multiprocessing.Queue: pickled by a feeder thread, then like a Pipe",
-    "Manager": "Manager().Queue(): pickled to a server process, then again to the receiver",
-    "Array": "multiprocessing.Array (lock=False): copied into shared memory, a Pipe says 'ready'",
-    "SharedMemory": "shared_memory.SharedMemory: copied into the block, a Pipe says 'ready'",
-}
+PROCESS_WAYS = WAYS[1:]
+#: Which worker function of the lesson's worker module receives each way's messages.
+RECEIVERS = {"thread": "queue_echo", "Pipe": "pipe_echo", "Queue": "queue_echo",
+             "Manager": "queue_echo", "Array": "array_echo", "SharedMemory": "shm_echo"}
 #: Plot colours: names in :data:`helpers.plots.COLORS` (Okabe-Ito); the thread is blue as always.
-METHOD_COLORS = {"thread": "threads", "Pipe": "highlight", "Queue": "processes", "Manager": "dask",
-                 "Array": "serial", "SharedMemory": "sky"}
-METHOD_MARKERS = {"thread": "o", "Pipe": "s", "Queue": "^", "Manager": "v", "Array": "D",
-                  "SharedMemory": "P"}
+WAY_COLORS = {"thread": "threads", "Pipe": "highlight", "Queue": "processes", "Manager": "dask",
+              "Array": "serial", "SharedMemory": "sky"}
+WAY_MARKERS = {"thread": "o", "Pipe": "s", "Queue": "^", "Manager": "v", "Array": "D",
+               "SharedMemory": "P"}
 
 KB, MB = 1000, 1000**2
 #: Message sizes measured by default (bytes); quick mode measures fewer.
@@ -411,11 +138,8 @@ DEFAULT_SIZES = (1 * KB, 10 * KB, 100 * KB, 1 * MB, 10 * MB)
 QUICK_SIZES = (1 * KB, 100 * KB, 1 * MB, 10 * MB)
 #: The largest message :func:`measure_transfers` accepts (bytes).
 MAX_MESSAGE_BYTES = 64 * MB
-#: How much memory one measurement needs, in multiples of the largest message
-#: (the message, the shared block, the Array, pickled copies on both sides, the Manager's copy).
+#: Memory one measurement needs, in multiples of the largest message (message, block, Array, pickles).
 MEMORY_FACTOR = 10
-#: A child that hears nothing from its parent for this long (s) gives up and exits.
-CHILD_PATIENCE = 120.0
 
 
 class TransferTimeout(TimeoutError):
@@ -423,236 +147,154 @@ class TransferTimeout(TimeoutError):
 
 
 def default_sizes() -> list[int]:
-    """The message sizes measured when you give none: :data:`DEFAULT_SIZES` (:data:`QUICK_SIZES` in
-    quick mode), without any size too big for the memory free right now."""
+    """:data:`DEFAULT_SIZES` (:data:`QUICK_SIZES` in quick mode) without sizes too big for free memory."""
     sizes = QUICK_SIZES if system.quick_mode() else DEFAULT_SIZES
     room = system.memory_available() // 2
     return [s for s in sizes if s * MEMORY_FACTOR <= room] or [sizes[0]]
 
 
-def check_message_sizes(sizes: Sequence[int]) -> list[int]:
-    """Check message sizes (bytes); raise a plain ValueError/TypeError before anything starts.
-
-    Each size must be a whole number from 1 to :data:`MAX_MESSAGE_BYTES`, and
-    the biggest must fit comfortably in the memory available. Returns the sizes
-    sorted, without repeats.
-    """
-    if isinstance(sizes, (int, str, bytes)) or not isinstance(sizes, Sequence):
+def check_message_sizes(sizes: object) -> list[int]:
+    """Message sizes in bytes, 1 to :data:`MAX_MESSAGE_BYTES`, at most 20; returned sorted, unique."""
+    if isinstance(sizes, (int, str, bytes)) or not isinstance(sizes, (list, tuple, range)):
         raise TypeError(f"sizes must be a list of message sizes in bytes, e.g. [1000, 1000000]; "
-                        f"got {sizes!r}.")
+                        f"got {sizes!r:.60}.")
     if not sizes:
         raise ValueError("sizes is empty: give at least one message size in bytes.")
     if len(sizes) > 20:
-        raise ValueError(f"{len(sizes)} sizes is more than needed; 20 at most (a handful spread "
-                         f"from 1 kB to a few MB shows the whole picture).")
+        raise ValueError(f"{len(sizes)} sizes is more than needed; 20 at most.")
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
             raise TypeError(f"Each message size is a whole number of bytes; got {s!r}.")
         if s < 1:
             raise ValueError(f"A message must hold at least 1 byte; got {s}.")
         if s > MAX_MESSAGE_BYTES:
-            raise ValueError(
-                f"A {format_bytes(s)} message is more than this lesson allows "
-                f"({format_bytes(MAX_MESSAGE_BYTES)}): the effects are all visible by a few MB."
-            )
-    need = max(sizes) * MEMORY_FACTOR
-    if need > system.memory_available() // 2:
-        raise ValueError(
-            f"Measuring {format_bytes(max(sizes))} messages needs about {format_bytes(need)} of "
-            f"memory, but only {format_bytes(system.memory_available())} is free. Use smaller sizes."
-        )
+            raise ValueError(f"A {format_bytes(s)} message is more than this lesson allows "
+                             f"({format_bytes(MAX_MESSAGE_BYTES)}).")
+    if max(sizes) * MEMORY_FACTOR > system.memory_available() // 2:
+        raise ValueError(f"Measuring {format_bytes(max(sizes))} messages needs about "
+                         f"{format_bytes(max(sizes) * MEMORY_FACTOR)} of memory, but only "
+                         f"{format_bytes(system.memory_available())} is free. Use smaller sizes.")
     return sorted({int(s) for s in sizes})
 
 
-def _check_methods(methods: Sequence[str]) -> list[str]:
-    if isinstance(methods, str):
-        methods = [methods]
-    methods = list(dict.fromkeys(methods))
-    if not methods:
-        raise ValueError(f"methods is empty: choose some of {', '.join(METHODS)}.")
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"Unknown method {m!r}. Choose from: {', '.join(METHODS)}.")
-    return [m for m in METHODS if m in methods]  # a fixed order, for tables and legends
-
-
-def _receive_in_child(method: str, conn, inbox, shared) -> None:
-    """Body of a receiving process: take each message, answer with its first and last byte.
-
-    The answer proves the receiver can read this very message (the parent
-    changes those bytes every time). ``inbox`` is a Queue for the queue
-    methods; ``shared`` is a BlockHandle (SharedMemory) or a ctypes array (Array).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    if method == "SharedMemory":
-        with attach_array(shared) as block:
-            _answer_messages(method, conn, inbox, block)
-    else:
-        _answer_messages(method, conn, inbox, shared)
-
-
-def _answer_messages(method: str, conn, inbox, shared) -> None:
-    conn.send("ready")
-    while True:
-        if method in ("Queue", "Manager"):
-            try:
-                message = inbox.get(timeout=CHILD_PATIENCE)
-            except queue.Empty:
-                return
-        elif conn.poll(CHILD_PATIENCE):
-            message = conn.recv()
-        else:
-            return
-        if message is None:  # the parent says: done
-            return
-        if method == "SharedMemory":  # the message is the number of bytes ready in the block
-            data = shared.array[:message]
-        elif method == "Array":
-            data = np.frombuffer(shared, dtype=np.uint8, count=message)
-        else:
-            data = message
-        conn.send((int(data[0]), int(data[-1])))
-        del data
-
-
-def _receive_in_thread(inbox: queue.Queue, outbox: queue.Queue) -> None:
-    """Body of the receiving thread: the same answers, through ``queue.Queue`` objects."""
-    while (message := inbox.get(timeout=CHILD_PATIENCE)) is not None:
-        outbox.put((int(message[0]), int(message[-1])))
-
-
 class _Receiver:
-    """One receiving worker for one method, seen from the parent: send a message, wait for the answer."""
+    """One receiving worker for one way, seen from the sender: send a message, wait for the answer."""
 
-    def __init__(self, method: str, ctx, capacity: int, block: SharedBlock | None, manager):
-        self.method = method
-        self.proc = self.thread = self.inbox = None
-        self.view = None
-        if method == "thread":
+    def __init__(self, way: str, ctx, w: ModuleType, capacity: int, manager, block):
+        self.way, self.proc, self.thread, self.view = way, None, None, None
+        target = getattr(w, RECEIVERS[way])
+        if way == "thread":
             self.inbox, self.outbox = queue.Queue(), queue.Queue()
-            self.thread = threading.Thread(target=_receive_in_thread, name="receiver",
-                                           args=(self.inbox, self.outbox), daemon=True)
+            self.thread = threading.Thread(target=target, args=(self.inbox, self.outbox),
+                                           name="receiver", daemon=True)
             self.thread.start()
             return
-        self.conn, child_conn = ctx.Pipe()
-        shared = None
-        if method == "Queue":
-            self.inbox = ctx.Queue()
-        elif method == "Manager":
-            self.inbox = manager.Queue()
-        elif method == "Array":
-            shared = ctx.Array("B", capacity, lock=False)
-            self.view = np.frombuffer(shared, dtype=np.uint8)
-        elif method == "SharedMemory":
-            shared = block.handle
-            self.view = block.array
-        self.proc = ctx.Process(target=_receive_in_child, name=f"receiver-{method}", daemon=True,
-                                args=(method, child_conn, self.inbox, shared))
+        if way in ("Queue", "Manager"):
+            maker = ctx if way == "Queue" else manager
+            self.inbox, self.outbox = maker.Queue(), maker.Queue()
+            args = (self.inbox, self.outbox)
+        else:
+            self.conn, child_end = ctx.Pipe()
+            if way == "Pipe":
+                args = (child_end,)
+            elif way == "Array":
+                shared = ctx.Array("B", capacity, lock=False)
+                self.view = np.frombuffer(shared, dtype=np.uint8)
+                args = (child_end, shared)
+            else:  # SharedMemory
+                self.view = np.ndarray((capacity,), dtype=np.uint8, buffer=block.buf)
+                args = (child_end, block.name)
+        self.proc = ctx.Process(target=target, args=args, name=f"receiver-{way}", daemon=True)
         self.proc.start()
-        self._child_conn = child_conn
-
-    def wait_ready(self, timeout: float) -> None:
-        if self.proc is None:
-            return
-        self._child_conn.close()
-        if not (self.conn.poll(timeout) and self.conn.recv() == "ready"):
-            raise TransferTimeout(f"the {self.method} receiver did not start within {timeout:g} s")
 
     def transfer(self, message: np.ndarray, timeout: float) -> float:
-        """Send ``message``, wait until the receiver has read it; return the seconds taken."""
-        size = len(message)
+        """Send ``message``; wait until the receiver answers (length, last byte); return seconds."""
+        n = len(message)
         t0 = time.perf_counter()
-        if self.method == "thread":
+        if self.way in ("thread", "Queue", "Manager"):
             self.inbox.put(message)
             try:
                 answer = self.outbox.get(timeout=timeout)
             except queue.Empty:
                 answer = None
         else:
-            if self.method == "Pipe":
+            if self.way == "Pipe":
                 self.conn.send(message)
-            elif self.method in ("Queue", "Manager"):
-                self.inbox.put(message)
-            else:  # Array, SharedMemory: copy in, then say how many bytes are ready
-                self.view[:size] = message
-                self.conn.send(size)
+            else:  # Array, SharedMemory: copy into the shared memory, then say how much is ready
+                self.view[:n] = message
+                self.conn.send(n)
             answer = self.conn.recv() if self.conn.poll(timeout) else None
         elapsed = time.perf_counter() - t0
         if answer is None:
-            raise TransferTimeout(f"the {self.method} receiver did not answer within {timeout:g} s")
-        if answer != (int(message[0]), int(message[-1])):
-            raise RuntimeError(f"the {self.method} receiver read the wrong data: {answer}")
+            raise TransferTimeout(f"the {self.way} receiver did not answer within {timeout:g} s")
+        if tuple(answer) != (n, int(message[-1])):
+            raise RuntimeError(f"the {self.way} receiver read the wrong data: {answer}")
         return elapsed
 
     def stop(self) -> None:
-        """Tell the receiver to finish, and make sure it has (nothing is left running)."""
+        """Send the stop message (None) and make sure the receiver has ended."""
         self.view = None
         try:
-            if self.method == "thread":
-                self.inbox.put(None)
-                self.thread.join(5.0)
-                return
-            if self.method in ("Queue", "Manager"):
+            if self.way in ("thread", "Queue", "Manager"):
                 self.inbox.put(None)
             else:
                 self.conn.send(None)
         except Exception:  # already gone; stop_processes below makes sure
             pass
-        finally:
-            if self.proc is not None:
-                launch.stop_processes([self.proc])
-                self.conn.close()
-                if self.method == "Queue":
-                    self.inbox.cancel_join_thread()  # never wait for data nobody will read
-                    self.inbox.close()
+        if self.thread is not None:
+            self.thread.join(5.0)
+            return
+        launch.stop_processes([self.proc])
+        if self.way == "Queue":
+            for q in (self.inbox, self.outbox):
+                q.cancel_join_thread()  # never wait for data nobody will read
+                q.close()
+        elif self.way != "Manager":
+            self.conn.close()
 
 
 @dataclass
 class TransferTable:
-    """Measured transfer times: ``times[(method, size)]`` is a list of seconds, one per repeat."""
+    """Measured transfer times: ``times[(way, size)]`` is a list of seconds, one per repeat."""
 
     start_method: str
     sizes: list[int]
-    methods: list[str]
+    ways: list[str]
     repeats: int
     times: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
-    def median(self, method: str, size: int) -> float:
-        """Median seconds to get a ``size``-byte message to the receiver with ``method``."""
-        return statistics.median(self._times(method, size))
+    def median(self, way: str, size: int) -> float:
+        """Median seconds to get a ``size``-byte message to the receiver with ``way``."""
+        return statistics.median(self._times(way, size))
 
-    def spread(self, method: str, size: int) -> tuple[float, float]:
+    def spread(self, way: str, size: int) -> tuple[float, float]:
         """(fastest, slowest) of the repeats, in seconds."""
-        t = self._times(method, size)
+        t = self._times(way, size)
         return min(t), max(t)
 
-    def bandwidth(self, method: str, size: int) -> float:
+    def bandwidth(self, way: str, size: int) -> float:
         """Bytes per second: ``size`` divided by the median time."""
-        return size / self.median(method, size)
+        return size / self.median(way, size)
 
-    def fastest(self, size: int, methods: Sequence[str] | None = None) -> str:
-        """The method with the smallest median time at ``size`` (among ``methods``, default all measured)."""
-        pool = [m for m in (methods or self.methods) if m in self.methods]
+    def fastest(self, size: int, ways: Sequence[str] | None = None) -> str:
+        """The way with the smallest median time at ``size`` (among ``ways``, default all measured)."""
+        pool = [m for m in (ways or self.ways) if m in self.ways]
         if not pool:
-            raise ValueError(f"None of {list(methods or [])} was measured; measured: {self.methods}.")
+            raise ValueError(f"None of {list(ways or [])} was measured; measured: {self.ways}.")
         return min(pool, key=lambda m: self.median(m, size))
 
-    def times_faster(self, method: str, than: str, size: int) -> float:
-        """How many times less time ``method`` took than ``than`` at ``size`` (median / median)."""
-        return self.median(than, size) / self.median(method, size)
-
-    def _times(self, method: str, size: int) -> list[float]:
+    def _times(self, way: str, size: int) -> list[float]:
         try:
-            return self.times[(method, size)]
+            return self.times[(way, size)]
         except KeyError:
-            raise KeyError(f"No measurement for {method!r} at {size} bytes. Measured methods: "
-                           f"{self.methods}; sizes: {self.sizes}.") from None
+            raise KeyError(f"No measurement for {way!r} at {size} bytes. Measured ways: "
+                           f"{self.ways}; sizes: {self.sizes}.") from None
 
     def table(self) -> str:
-        """Median time per message (and min-max) and bandwidth, one row per method and size."""
-        rows = [f"{'method':<13} {'message':>8} {'median':>10} {'fastest':>10} {'slowest':>10} "
+        """Median time per message (and min-max) and bandwidth, one row per way and size."""
+        rows = [f"{'way':<13} {'message':>8} {'median':>10} {'fastest':>10} {'slowest':>10} "
                 f"{'bandwidth':>12}"]
-        for m in self.methods:
+        for m in self.ways:
             for s in self.sizes:
                 lo, hi = self.spread(m, s)
                 rate = "no copy" if m == "thread" else format_bytes(self.bandwidth(m, s)) + "/s"
@@ -663,138 +305,114 @@ class TransferTable:
     def conclusion(self) -> str:
         """A few plain sentences about what was measured, every number taken from the table."""
         small, big = self.sizes[0], self.sizes[-1]
-        between = [m for m in self.methods if m in PROCESS_METHODS]
+        between = [m for m in self.ways if m in PROCESS_WAYS]
         lines = []
         if between:
-            best = self.fastest(small, between)
-            worst = max(between, key=lambda m: self.median(m, small))
+            best, worst = self.fastest(small, between), max(between,
+                                                            key=lambda m: self.median(m, small))
             lines.append(
-                f"Smallest message ({format_bytes(small)}): the quickest way to another process "
-                f"was {best} ({format_seconds(self.median(best, small))} per message), the "
-                f"slowest {worst} ({format_seconds(self.median(worst, small))}). At this size "
-                f"the fixed cost of each message (latency) is nearly all there is."
-            )
+                f"Smallest message ({format_bytes(small)}): quickest to another process was "
+                f"{best} ({format_seconds(self.median(best, small))} per message), slowest "
+                f"{worst} ({format_seconds(self.median(worst, small))}): latency, not copying.")
+            best = self.fastest(big, between)
+            lines.append(f"Largest message ({format_bytes(big)}): {best} was quickest, at "
+                         f"{format_bytes(self.bandwidth(best, big))}/s.")
             if "SharedMemory" in between and "Queue" in between:
-                lines.append(
-                    f"Largest message ({format_bytes(big)}): SharedMemory took "
-                    f"{format_seconds(self.median('SharedMemory', big))}, a Queue "
-                    f"{format_seconds(self.median('Queue', big))}: shared memory moved "
-                    f"{format_bytes(big)} {_compare(self.times_faster('SharedMemory', 'Queue', big))} "
-                    f"a Queue on this machine."
-                )
-            else:
-                best = self.fastest(big, between)
-                lines.append(f"Largest message ({format_bytes(big)}): {best} was quickest, at "
-                             f"{format_bytes(self.bandwidth(best, big))}/s.")
-        if "thread" in self.methods:
-            lines.append(self._thread_sentence(small, big))
+                ratio = self.median("Queue", big) / self.median("SharedMemory", big)
+                lines.append(f"A Queue took {ratio:.1f} times as long as SharedMemory for it.")
+        if "thread" in self.ways:
+            t_small, t_big = self.median("thread", small), self.median("thread", big)
+            lines.append(
+                f"The thread got the {format_bytes(big)} message in {format_seconds(t_big)} "
+                f"(the {format_bytes(small)} one in {format_seconds(t_small)}): it was handed a "
+                f"reference to the same array, nothing was copied"
+                + ("." if t_big <= 3 * t_small else
+                   "; the slower big one shows a busy machine (look at the spread)."))
         return "\n".join(lines)
-
-    def _thread_sentence(self, small: int, big: int) -> str:
-        """What the thread's times say; honest when a busy machine made the big one slower."""
-        t_small, t_big = self.median("thread", small), self.median("thread", big)
-        said = (f"A thread got the {format_bytes(big)} message in {format_seconds(t_big)}"
-                + (f" (the {format_bytes(small)} one in {format_seconds(t_small)})" if big != small
-                   else ""))
-        if big == small or t_big <= 3 * t_small:
-            return (f"{said}: it received a reference to the same array, so nothing was copied "
-                    f"and the size made no difference.")
-        return (f"{said}: it received a reference to the same array, so nothing was copied; "
-                f"the slower big message shows a busy machine, not copying (look at the spread "
-                f"in the table).")
 
     def __str__(self) -> str:
         return (f"Message transfer times, processes started with {self.start_method!r}, "
                 f"median of {self.repeats} repeats\n{self.table()}")
 
 
-def _compare(ratio: float) -> str:
-    """'6.3 times faster than', 'about as fast as' or '2.1 times slower than'."""
-    if 0.9 <= ratio <= 1.1:
-        return "about as fast as"
-    if ratio > 1:
-        return f"{ratio:.1f} times faster than"
-    return f"{1 / ratio:.1f} times slower than"
+def measure_transfers(workers: ModuleType, sizes: Sequence[int] | None = None,
+                      ways: Sequence[str] = WAYS, repeats: int | None = None,
+                      start_method: str | None = None, timeout: float = 60.0) -> TransferTable:
+    """Repeat the lesson's transfers: for each size and way, time message -> receiver -> answer.
 
-
-def measure_transfers(sizes: Sequence[int] | None = None, methods: Sequence[str] = METHODS,
-                      repeats: int | None = None, start_method: str | None = None,
-                      timeout: float = 60.0) -> TransferTable:
-    """Time getting messages of each size to a waiting receiver, for each method.
-
-    One receiver per method is started first (a process; a thread for
-    ``"thread"``) and kept for the whole measurement, so start-up is not
-    counted. Each timed *transfer* is: the parent sends a NumPy array of
-    ``size`` bytes, the receiver reads it and answers with its first and last
-    byte, the parent checks the answer. For every size: one warm-up transfer,
-    then ``repeats`` timed ones, the methods taking turns so that a busy
-    moment on the machine hits them all alike.
-
-    Defaults: :func:`default_sizes` and 5 repeats (3 in quick mode).
-    ``timeout`` (s) bounds each wait. Bad input raises ValueError/TypeError
-    before any process starts; every process, the shared block and the
-    Manager are gone when this returns or raises.
+    ``workers`` is the lesson's worker module (``workers.lesson04``): its
+    ``pipe_echo``, ``queue_echo``, ``array_echo`` and ``shm_echo`` are the
+    receivers, one per way, started once and kept (start-up is not timed).
+    A timed *transfer*: send a NumPy ``uint8`` array of ``size`` bytes (for
+    ``Array``/``SharedMemory``: copy it into the shared memory and send its
+    length), wait for the receiver's answer (length, last byte), check it.
+    Per size: one warm-up, then ``repeats`` timed rounds, the ways taking turns
+    so a busy moment hits them all alike. Defaults: :func:`default_sizes`,
+    5 repeats (3 in quick mode). Bad input raises before anything starts;
+    every process, the block and the Manager are gone when this returns or raises.
     """
-    if sizes is None:
-        sizes = default_sizes()
-    sizes = check_message_sizes(sizes)
-    methods = _check_methods(methods)
+    missing = [f for f in set(RECEIVERS.values()) if not callable(getattr(workers, f, None))]
+    if missing:
+        raise TypeError(f"workers must be the lesson's worker module (import workers.lesson04 "
+                        f"as w); {workers!r:.60} lacks {', '.join(sorted(missing))}.")
+    sizes = check_message_sizes(default_sizes() if sizes is None else sizes)
+    if isinstance(ways, str):
+        ways = [ways]
+    if not ways:
+        raise ValueError(f"ways is empty: choose some of {', '.join(WAYS)}.")
+    ways = [m for m in WAYS if m in {validate_choice(m, "way", WAYS) for m in ways}]
     if repeats is None:
         repeats = 3 if system.quick_mode() else 5
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 50:
-        raise ValueError(f"repeats must be a whole number from 1 to 50, not {repeats!r}.")
-    if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}.")
-    method = start_method or system.course_start_method()
-    if method not in system.start_methods():
-        raise ValueError(f"Start method {method!r} does not exist here. This platform offers: "
-                         f"{', '.join(system.start_methods())}.")
+    validate_int(repeats, "repeats", 1, 50)
+    validate_seconds(timeout, "timeout", high=600)
+    method = validate_start_method(start_method)
 
     ctx = mp.get_context(method)
     capacity = max(sizes)
-    table = TransferTable(method, sizes, methods, repeats)
+    table = TransferTable(method, sizes, ways, repeats)
     receivers: list[_Receiver] = []
-    manager = None
+    manager = block = None
     running_before = set(mp.active_children())
-    with shared_array((capacity,), "uint8") as block:
-        try:
-            if "Manager" in methods:
-                manager = ctx.Manager()
-            # Processes first, the thread last: forking a process that runs threads is unsafe.
-            for m in sorted(methods, key=lambda m: m == "thread"):
-                receivers.append(_Receiver(m, ctx, capacity, block, manager))
-            for r in receivers:
-                r.wait_ready(timeout)
-            count = 0
-            for size in sizes:
-                message = np.ones(size, dtype=np.uint8)
-                for rep in range(repeats + 1):  # the first round is the warm-up
-                    for r in receivers:
-                        count += 1
-                        message[0], message[-1] = count % 251, (count * 7) % 251
-                        seconds = r.transfer(message, timeout)
-                        if rep > 0:
-                            table.times.setdefault((r.method, size), []).append(seconds)
-                del message
-        finally:
-            for r in receivers:
-                r.stop()
-            if manager is not None:
-                manager.shutdown()
-            # Anything started here and still running (e.g. after an interrupt during start-up).
-            launch.stop_processes([p for p in mp.active_children() if p not in running_before])
+    try:
+        if "SharedMemory" in ways:
+            block = shared_memory.SharedMemory(name=workers.course_name(), create=True,
+                                               size=capacity)
+        if "Manager" in ways:
+            manager = ctx.Manager()
+        # Processes first, the thread last: forking a process that runs threads is unsafe.
+        for m in sorted(ways, key=lambda m: m == "thread"):
+            receivers.append(_Receiver(m, ctx, workers, capacity, manager, block))
+        count = 0
+        for size in sizes:
+            message = np.ones(size, dtype=np.uint8)
+            for rep in range(repeats + 1):  # round 0 is the warm-up (and covers start-up)
+                for r in receivers:
+                    count += 1
+                    message[-1] = count % 251
+                    seconds = r.transfer(message, timeout)
+                    if rep > 0:
+                        table.times.setdefault((r.way, size), []).append(seconds)
+            del message
+    finally:
+        for r in receivers:
+            r.stop()
+        receivers.clear()  # drops the views on the block before it is closed
+        if manager is not None:
+            manager.shutdown()
+        launch.stop_processes([p for p in mp.active_children() if p not in running_before])
+        if block is not None:
+            block.close()
+            block.unlink()
     return table
 
 
-def _color(method: str) -> str:
-    # plots (and so matplotlib) is imported only when drawing: receiver processes never need it.
+# --------------------------------------------------------------------------- drawing
+
+
+def _color(way: str) -> str:
     from .plots import COLORS, CORE_COLORS
 
-    return {**COLORS, "sky": CORE_COLORS[1]}[METHOD_COLORS[method]]
-
-
-def _label(method: str) -> str:
-    return "thread (a reference, no copy)" if method == "thread" else method
+    return {**COLORS, "sky": CORE_COLORS[1]}[WAY_COLORS[way]]
 
 
 def _size_axis(ax, table: TransferTable) -> None:
@@ -807,12 +425,11 @@ def _size_axis(ax, table: TransferTable) -> None:
 
 def draw_transfer_times(ax, table: TransferTable) -> None:
     """Log-log plot of the median time per message against message size, min-max band shaded."""
-    for m in table.methods:
-        med = [table.median(m, s) for s in table.sizes]
+    for m in table.ways:
         lo, hi = zip(*(table.spread(m, s) for s in table.sizes))
-        color = _color(m)
-        ax.fill_between(table.sizes, lo, hi, color=color, alpha=0.2, lw=0)
-        ax.plot(table.sizes, med, marker=METHOD_MARKERS[m], color=color, label=_label(m))
+        ax.fill_between(table.sizes, lo, hi, color=_color(m), alpha=0.2, lw=0)
+        ax.plot(table.sizes, [table.median(m, s) for s in table.sizes], marker=WAY_MARKERS[m],
+                color=_color(m), label="thread (a reference, no copy)" if m == "thread" else m)
     _size_axis(ax, table)
     ax.set_yscale("log")
     ax.set_ylabel("time per message (s)")
@@ -822,19 +439,18 @@ def draw_transfer_times(ax, table: TransferTable) -> None:
 
 
 def draw_bandwidths(ax, table: TransferTable) -> None:
-    """Log-log plot of bandwidth between processes (MB/s, from the median time) against message size.
+    """Log-log plot of bandwidth between processes (MB/s, median and min-max) against size.
 
     The thread is left out: it is handed a reference, so no bytes move at all.
     """
-    for m in table.methods:
+    for m in table.ways:
         if m == "thread":
             continue
-        rate = [table.bandwidth(m, s) / MB for s in table.sizes]
         lo = [s / table.spread(m, s)[1] / MB for s in table.sizes]
         hi = [s / table.spread(m, s)[0] / MB for s in table.sizes]
-        color = _color(m)
-        ax.fill_between(table.sizes, lo, hi, color=color, alpha=0.2, lw=0)
-        ax.plot(table.sizes, rate, marker=METHOD_MARKERS[m], color=color, label=m)
+        ax.fill_between(table.sizes, lo, hi, color=_color(m), alpha=0.2, lw=0)
+        ax.plot(table.sizes, [table.bandwidth(m, s) / MB for s in table.sizes],
+                marker=WAY_MARKERS[m], color=_color(m), label=m)
     _size_axis(ax, table)
     ax.set_yscale("log")
     ax.set_ylabel("bandwidth (MB/s)")
