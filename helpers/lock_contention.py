@@ -1,23 +1,24 @@
-"""What a lock costs when several workers want it at once (lesson 06).
+"""Repeat a locked-increment function over thread and process counts, and draw it (lesson 06).
 
-*Contention* means several workers asking for the same lock at the same
-time. :func:`measure` splits a fixed number of ``with lock: counter += 1``
-steps on one shared counter among 1, 2, 4 ... workers -- threads with a
-``threading.Lock`` and a list, processes with a ``multiprocessing.Lock`` and
-a counter in shared memory -- and reports nanoseconds per locked step (median
-of several rounds, with the min-max spread) and how often the lock really
-went from one worker to another (*hand-overs*). :func:`draw` plots it.
-
-The time per step includes the Python loop and the increment itself, not
-only the acquire and release: it is the price of one locked step in Python.
+*Contention* means several workers asking for the same lock at the same time.
+The lesson shows the plain code once in a cell -- ``locked_increments(lock,
+counter, times, me)`` from ``notebooks/workers/lesson06.py``, run by 1 and 2
+threads and timed with ``time.perf_counter()``. :func:`measure_lock_cost`
+repeats *that same function*: it splits a fixed number of locked increments of
+one shared counter among 1, 2, 4 ... workers -- threads with a
+``threading.Lock`` and a list, processes with a ``multiprocessing.Lock`` and a
+counter in shared memory -- and reports nanoseconds per locked step (median of
+several rounds, with the min-max spread) and how often the lock really went
+from one worker to another (*hand-overs*). :func:`draw` plots it.
 
 Example::
 
-    cost = lock_contention.measure(worker_counts=(1, 2, 4), modes=("threads", "processes"))
+    import workers.lesson06 as w
+    cost = lock_contention.measure_lock_cost(w.locked_increments, worker_counts=(1, 2, 4))
     print(cost)                      # a table: median, min, max, ratio, hand-overs
     lock_contention.draw(ax, cost)
 
-Every wait has a timeout and every worker is stopped before ``measure`` returns.
+Every wait has a timeout and every worker is stopped before it returns.
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ from __future__ import annotations
 import multiprocessing as mp
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import launch, system
 from .measure import Spread
-from .sync_tools import check_seconds, check_whole
+from .validation import validate_importable, validate_int, validate_seconds
 
-__all__ = ["measure", "draw", "LockCost", "CostPoint", "locked_increments", "default_operations"]
+__all__ = ["measure_lock_cost", "draw", "LockCost", "CostPoint", "repeat_rounds", "default_operations"]
 
 if TYPE_CHECKING:  # matplotlib is only needed for drawing, not in worker processes
     from matplotlib.axes import Axes
@@ -103,32 +104,22 @@ class LockCost:
                 f"{self.usable_cpus} usable CPU(s)\n{self.table()}")
 
 
-def locked_increments(index: int, n_workers: int, lock: Any, counter: Any, times: Any, ops: int,
-                      rounds: int, go: Any, done: Any, timeout: float) -> None:
-    """Body of one lock-cost worker (a thread or a process).
+def repeat_rounds(fn: Callable, index: int, n_workers: int, lock: Any, counter: Any,
+                  times: Any, ops: int, rounds: int, go: Any, done: Any, timeout: float) -> None:
+    """Body of one lock-cost worker (a thread or a process): run ``fn`` once per round.
 
     For each round: wait at the ``go`` barrier until the conductor starts this
-    group, then ``ops`` times take the lock, add 1 to the shared ``counter[0]``
-    and release it. Inside the lock it also counts a *hand-over* in
-    ``counter[2]`` whenever the previous holder (``counter[1]``) was another
-    worker. The round's start and end times go to
-    ``times[2 * (r * n_workers + index)]`` and the place after it; then the
-    worker reports at the ``done`` barrier.
-
-    The hot loop uses a plain ``with lock:`` (a timeout there would change
-    what is measured); the barriers have timeouts, and the conductor stops the
-    workers if a round takes too long.
+    group, call ``fn(lock, counter, ops, index)`` -- the function the lesson
+    showed, e.g. ``workers.lesson06.locked_increments`` -- and note the round's
+    start and end in ``times[2 * (r * n_workers + index)]`` and the place after
+    it; then report at the ``done`` barrier. The barriers have timeouts, and the
+    conductor stops the workers if a round takes too long.
     """
     try:
         for r in range(rounds):
             go.wait(timeout)
             t = time.perf_counter()
-            for _ in range(ops):
-                with lock:
-                    counter[0] += 1
-                    if counter[1] != index:  # the lock came from another worker: a hand-over
-                        counter[1] = index
-                        counter[2] += 1
+            fn(lock, counter, ops, index)
             slot = 2 * (r * n_workers + index)
             times[slot], times[slot + 1] = t, time.perf_counter()
             done.wait(timeout)
@@ -159,7 +150,8 @@ class _Group:
     workers: list = field(default_factory=list)
 
 
-def _start_group(mode: str, n: int, ops: int, rounds: int, timeout: float) -> _Group:
+def _start_group(fn: Callable, mode: str, n: int, ops: int, rounds: int,
+                 timeout: float) -> _Group:
     """Create one setting's lock, counter and barriers, and start its n workers (they wait at ``go``)."""
     per_worker = max(1, ops // n)
     ctx = None if mode == "threads" else mp.get_context(system.course_start_method())
@@ -174,8 +166,8 @@ def _start_group(mode: str, n: int, ops: int, rounds: int, timeout: float) -> _G
         make = ctx.Process
     group = _Group(mode, n, per_worker, lock, counter, times, go, done)
     for i in range(n):
-        worker = make(target=locked_increments, name=f"lock worker {mode} {n}-{i}", daemon=True,
-                      args=(i, n, lock, counter, times, per_worker, rounds, go, done, timeout))
+        worker = make(target=repeat_rounds, name=f"lock worker {mode} {n}-{i}", daemon=True,
+                      args=(fn, i, n, lock, counter, times, per_worker, rounds, go, done, timeout))
         group.workers.append(worker)
         worker.start()
     return group
@@ -207,38 +199,49 @@ def _stop_group(group: _Group) -> None:
         launch.stop_processes(group.workers)
 
 
-def measure(worker_counts: Sequence[int] = (1, 2, 4), modes: Sequence[str] = MODES,
-              operations: int | None = None, repeats: int | None = None,
-              timeout: float = 60.0) -> LockCost:
-    """Time one locked increment (loop step, acquire, ``+= 1``, release), alone and shared.
+def measure_lock_cost(fn: Callable, worker_counts: Sequence[int] = (1, 2, 4),
+                      modes: Sequence[str] = MODES, operations: int | None = None,
+                      repeats: int | None = None, timeout: float = 60.0) -> LockCost:
+    """Repeat ``fn(lock, counter, times, me)`` -- one locked step per count -- alone and shared.
 
-    For each setting (mode, n) a fixed number of locked increments of one
-    shared counter is split evenly among n workers (``threading.Lock`` and a
-    list for threads, ``multiprocessing.Lock`` and a shared ``Array`` for
-    processes). One round's wall time (first start to last end) divided by
-    the number of increments gives nanoseconds per locked increment.
+    ``fn`` is the function the lesson showed (``workers.lesson06.locked_increments``):
+    it must add 1 to ``counter[0]`` ``times`` times under ``lock`` and may count
+    hand-overs in ``counter[1]`` and ``counter[2]``. For each setting (mode, n)
+    a fixed number of locked increments of one shared counter is split evenly
+    among n workers (``threading.Lock`` and a list for threads,
+    ``multiprocessing.Lock`` and a shared ``Array`` for processes). One round's
+    wall time (first start to last end) divided by the number of increments
+    gives nanoseconds per locked increment.
 
     All workers are started first and wait at barriers, so start-up time is
-    never counted. Then the calling thread (the conductor) runs the settings *one at a time*, round
-    after round, in alternating order: round 0 is a warm-up, then ``repeats``
-    measured rounds (5, or 3 in quick mode). Interleaving the settings means a
-    burst of load from other programs hits all of them alike.
+    never counted. Then the calling thread (the conductor) runs the settings
+    *one at a time*, round after round, in alternating order: round 0 is a
+    warm-up, then ``repeats`` measured rounds (5, or 3 in quick mode).
+    Interleaving the settings means a burst of load from other programs hits
+    all of them alike.
     """
-    counts = sorted(set(worker_counts))
-    if not counts:
+    if not callable(fn):
+        raise TypeError(f"fn must be the function to repeat, e.g. w.locked_increments; "
+                        f"got {fn!r:.60}.")
+    if isinstance(worker_counts, (str, bytes)) or not isinstance(worker_counts, (list, tuple)):
+        raise TypeError(f"worker_counts must be a list or tuple of whole numbers, "
+                        f"not {worker_counts!r:.60}.")
+    if not worker_counts:
         raise ValueError("worker_counts is empty; give at least one number of workers, e.g. (1, 2).")
-    for n in counts:
-        check_whole("each worker count", n, 1, 16, "More workers only take turns on a lock.")
-    if not modes or any(m not in MODES for m in modes):
-        raise ValueError(f"modes must name 'threads' and/or 'processes', not {modes!r}.")
+    for n in worker_counts:
+        validate_int(n, "each worker count", 1, 16)
+    counts = sorted(set(worker_counts))
+    if isinstance(modes, str) or not modes or any(m not in MODES for m in modes):
+        raise ValueError(f"modes must be a tuple naming 'threads' and/or 'processes', "
+                         f"not {modes!r}.")
     if operations is not None:
-        check_whole("operations", operations, 100, 10_000_000)
+        validate_int(operations, "operations", 100, 10_000_000)
     if repeats is None:
         repeats = 3 if system.quick_mode() else 5
-    check_whole("repeats", repeats, 1, 50)
-    check_seconds("timeout", timeout)
+    validate_int(repeats, "repeats", 1, 50)
+    validate_seconds(timeout, "timeout", high=600)
     if "processes" in modes:
-        launch.validate(locked_increments, [()] * sum(counts), "processes", timeout=timeout)
+        validate_importable(fn, system.course_start_method())
     modes = list(dict.fromkeys(modes))
     method = system.course_start_method() if "processes" in modes else None
     ops = {m: operations or default_operations(m) for m in modes}
@@ -250,7 +253,7 @@ def measure(worker_counts: Sequence[int] = (1, 2, 4), modes: Sequence[str] = MOD
         # Processes first: forking while this process already runs extra threads is unsafe.
         for mode in sorted(modes, key=lambda m: m != "processes"):
             for n in counts:
-                groups.append(_start_group(mode, n, ops[mode], rounds, timeout))
+                groups.append(_start_group(fn, mode, n, ops[mode], rounds, timeout))
         groups.sort(key=lambda g: modes.index(g.mode))  # back to the order asked for
         _wait_until_ready(groups, deadline)
         for r in range(rounds):
