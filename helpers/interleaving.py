@@ -35,6 +35,9 @@ __all__ = ["run_schedule", "check_schedule", "Trace", "Step", "program", "verdic
            "all_schedules", "count_outcomes", "check_lost_update", "explorer", "THREADS"]
 
 THREADS = ("A", "B")
+#: The longest schedule the model accepts (letters). Without a lock a schedule is at most
+#: 30 letters long; with one, blocked attempts add letters, but never this many.
+MAX_SCHEDULE = 1000
 STEPS = ("LOAD", "ADD", "STORE")
 LOCKED_STEPS = ("ACQUIRE", "LOAD", "ADD", "STORE", "RELEASE")
 
@@ -60,6 +63,8 @@ class Trace:
     increments: int
     steps: list[Step] = field(default_factory=list)
     shared: int = 0
+    #: steps each thread has done (blocked attempts not counted), kept up to date by _advance
+    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(THREADS, 0))
 
     @property
     def complete(self) -> bool:
@@ -68,7 +73,7 @@ class Trace:
 
     def remaining(self, thread: str) -> int:
         """Steps ``thread`` still has to do (not counting blocked attempts)."""
-        return len(program(self.locked, self.increments)) - _done(self.steps, thread)
+        return len(program(self.locked, self.increments)) - self.done[thread]
 
     @property
     def expected(self) -> int:
@@ -101,10 +106,6 @@ def program(locked: bool = False, increments: int = 1) -> tuple[str, ...]:
     return (LOCKED_STEPS if locked else STEPS) * increments
 
 
-def _done(steps: list[Step], thread: str) -> int:
-    return sum(1 for s in steps if s.thread == thread and "blocked" not in s.action)
-
-
 def verdict(trace: Trace) -> str:
     """One sentence on the outcome of a trace."""
     if not trace.complete:
@@ -128,6 +129,9 @@ def check_schedule(schedule: object, locked: bool = False, increments: int = 1) 
         raise TypeError(f"A schedule is a string of A's and B's such as 'AABBAB', "
                         f"not {schedule!r}.")
     cleaned = schedule.replace(" ", "").upper()
+    if len(cleaned) > MAX_SCHEDULE:
+        raise ValueError(f"A schedule of {len(cleaned):,} steps is far more than two threads "
+                         f"need; the model takes at most {MAX_SCHEDULE:,} letters.")
     for position, letter in enumerate(cleaned, 1):
         if letter not in THREADS:
             raise ValueError(f"Schedule {schedule!r} has {letter!r} at position {position}. "
@@ -149,7 +153,8 @@ def run_schedule(schedule: str, locked: bool = False, increments: int = 1) -> Tr
 
     The shared counter starts at 0; each thread adds 1 ``increments`` times.
     The schedule may stop early (the trace is then not ``complete``).
-    Raises ValueError for letters other than A/B or more steps than a thread has.
+    Raises ValueError for letters other than A/B, more steps than a thread has, or
+    more than ``MAX_SCHEDULE`` letters. Takes time in proportion to the schedule's length.
     """
     if isinstance(increments, bool) or not isinstance(increments, int) or not 1 <= increments <= 5:
         raise ValueError(f"increments must be a whole number from 1 to 5, not {increments!r}.")
@@ -163,7 +168,7 @@ def run_schedule(schedule: str, locked: bool = False, increments: int = 1) -> Tr
 def _advance(trace: Trace, thread: str, schedule: str = "") -> Step:
     """Do ``thread``'s next step on ``trace`` (in place) and return it."""
     steps = program(trace.locked, trace.increments)
-    done = _done(trace.steps, thread)
+    done = trace.done[thread]
     if done >= len(steps):
         raise ValueError(f"Thread {thread} has already finished all {len(steps)} of its steps"
                          + (f" (schedule {schedule!r})." if schedule else "."))
@@ -184,6 +189,8 @@ def _advance(trace: Trace, thread: str, schedule: str = "") -> Step:
         registers[thread] += 1
     elif action == "STORE":
         trace.shared = registers[thread]
+    if "blocked" not in action:
+        trace.done[thread] += 1
     step = Step(len(trace.steps) + 1, thread, action, registers, trace.shared, holder)
     trace.steps.append(step)
     return step
@@ -262,7 +269,7 @@ def explorer(locked: bool = False):
         cells = []
         last = trace.steps[-1] if trace.steps else None
         for t in THREADS:
-            done = _done(trace.steps, t)
+            done = trace.done[t]
             nxt = steps[done] if done < len(steps) else "finished"
             reg = "-" if last is None or last.registers[t] is None else last.registers[t]
             cells.append(f"<td><b>thread {t}</b><br>register: {reg}<br>next: {nxt}</td>")
@@ -285,6 +292,11 @@ def explorer(locked: bool = False):
         show()
 
     def on_run(_=None) -> None:
+        if not text.value.strip():
+            show("The schedule box is empty: type a schedule such as AABBAB (one letter per "
+                 "step: A = thread A, B = thread B), then press run schedule. Or press the "
+                 "step buttons.")
+            return
         try:
             box.trace = run_schedule(text.value, lock_box.value)
         except (TypeError, ValueError) as exc:

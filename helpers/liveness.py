@@ -1,126 +1,42 @@
-"""Livelock and starvation: threads that run but make no progress, and a thread that never gets a turn.
+"""Starvation: a thread that never gets its turn (lesson 05; the livelock demo is in the notebook).
 
-- **Livelock**: :func:`polite_pair` -- two threads that each take one lock,
-  find the other taken, step aside and retry. On a fixed timetable they meet
-  again every time (busy, yet no progress); a random back-off lets them through.
-- **Starvation**: :func:`readers_and_writer` -- readers that keep overlapping
-  never let a writer in; the writer-preferring :class:`ReadWriteLock` fixes it.
-
-Every demo is bounded by a time limit and joins all its threads.
+:func:`readers_and_writer` -- readers that keep overlapping never let a writer
+in; the writer-preferring :class:`ReadWriteLock` fixes it. The run is bounded
+by a time limit and joins all its threads.
 
 ::
 
     from helpers import liveness
-    print(liveness.polite_pair("fixed"))              # livelock
     print(liveness.readers_and_writer("readers"))     # the writer starves
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from dataclasses import dataclass
 
-from .hazards import (
-    BARRIER_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    _check_choice,
-    _check_seconds,
-    _check_whole,
-    _join_all,
-    _thread,
-)
+from .validation import validate_choice, validate_int, validate_seconds
 
-__all__ = ["polite_pair", "LivelockResult", "readers_and_writer", "ReadWriteLock",
-           "StarvationResult"]
+#: Seconds a thread waits for the others at the starting barrier.
+BARRIER_TIMEOUT = 10.0
+#: Seconds a run may take beyond its own time limit before it is given up.
+DEFAULT_TIMEOUT = 20.0
 
 
-# --------------------------------------------------------------------------- livelock
+def _thread(target, name: str, args: tuple = ()) -> threading.Thread:
+    return threading.Thread(target=target, name=name, args=args, daemon=True)
 
 
-@dataclass
-class LivelockResult:
-    """Two polite threads: jobs done and retries of each, within the time limit."""
-
-    backoff: str
-    jobs: int
-    done: dict[str, int]
-    retries: dict[str, int]
-    seconds: float
-
-    @property
-    def finished(self) -> bool:
-        """True if both threads did all their jobs before the time limit."""
-        return all(d == self.jobs for d in self.done.values())
-
-    def __str__(self) -> str:
-        rows = ", ".join(f"{t}: {self.done[t]}/{self.jobs} jobs, {self.retries[t]} retries"
-                         for t in self.done)
-        verdict = ("all jobs done" if self.finished
-                   else "time limit reached: busy all the time, yet stuck (livelock)")
-        return f"back-off {self.backoff!r}, {self.seconds:.2f} s: {rows} -> {verdict}"
-
-
-def _polite(name: str, first: threading.Lock, second: threading.Lock, backoff: str,
-            pause: float, jobs: int, start: float, end: float, done: dict,
-            retries: dict) -> None:
-    rng = random.Random()
-    period = 3 * pause                                  # the fixed retry timetable
-    _sleep_until(start)
-    while done[name] < jobs and time.perf_counter() < end:
-        if first.acquire(timeout=0.05):
-            try:
-                time.sleep(pause)                       # reach for the other lock
-                if second.acquire(blocking=False):      # try it, do not wait
-                    try:
-                        done[name] += 1
-                    finally:
-                        second.release()
-                    continue
-                retries[name] += 1                      # taken: the other one wants it too
-                time.sleep(pause)                       # hesitate a moment, then step aside
-            finally:
-                first.release()
-        if backoff == "fixed":                          # retry at the next tick: 0, 3, 6 ... pauses
-            ticks = (time.perf_counter() - start) // period + 1
-            _sleep_until(start + ticks * period)
-        else:
-            time.sleep(rng.uniform(0, period))          # retry after a random moment
-
-
-def _sleep_until(moment: float) -> None:
-    time.sleep(max(0.0, moment - time.perf_counter()))
-
-
-def polite_pair(backoff: str = "fixed", jobs: int = 3, time_limit: float = 1.0,
-                pause: float = 0.01) -> LivelockResult:
-    """Two threads each need both locks; each takes "its" lock first and only *tries* the other.
-
-    When the try fails, the thread hesitates a moment, releases its lock and
-    retries later -- politely stepping aside. ``backoff="fixed"``: both retry on
-    the same fixed timetable (every ``3 * pause`` seconds, like clients that
-    retry "on the next tick"), so they meet again every time and keep colliding:
-    a livelock, busy but no progress. ``backoff="random"``: each waits a random
-    time, they drift apart, and the jobs get done. Bounded by ``time_limit`` seconds.
-    """
-    _check_choice("backoff", backoff, ("fixed", "random"))
-    _check_whole("jobs", jobs, 1, 1000)
-    _check_seconds("time_limit", time_limit, 30)
-    _check_seconds("pause", pause, 1)
-    a, b = threading.Lock(), threading.Lock()
-    names = ("left-first", "right-first")
-    done, retries = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
-    t0 = time.perf_counter()
-    start, end = t0 + 0.05, t0 + 0.05 + time_limit     # both begin at the same moment
-    threads = [_thread(target=_polite, name=names[0],
-                       args=(names[0], a, b, backoff, pause, jobs, start, end, done, retries)),
-               _thread(target=_polite, name=names[1],
-                       args=(names[1], b, a, backoff, pause, jobs, start, end, done, retries))]
+def _join_all(threads: list[threading.Thread], deadline: float) -> None:
+    """Join every thread, giving up at ``deadline`` (perf_counter seconds)."""
     for t in threads:
-        t.start()
-    _join_all(threads, end + DEFAULT_TIMEOUT)
-    return LivelockResult(backoff, jobs, done, retries, time.perf_counter() - t0)
+        t.join(max(0.0, deadline - time.perf_counter()))
+    alive = [t.name for t in threads if t.is_alive()]
+    if alive:
+        raise TimeoutError(f"threads {', '.join(alive)} did not finish in time")
+
+__all__ = ["readers_and_writer", "ReadWriteLock", "StarvationResult"]
 
 
 # --------------------------------------------------------------------------- starvation
@@ -245,10 +161,10 @@ def readers_and_writer(prefer: str = "readers", readers: int = 3, seconds: float
     ``prefer="writers"``: a waiting writer stops new readers -> it gets in soon.
     Bounded by ``seconds``; returns a :class:`StarvationResult`.
     """
-    _check_choice("prefer", prefer, ("readers", "writers"))
-    _check_whole("readers", readers, 2, 16)
-    _check_seconds("seconds", seconds, 30)
-    _check_seconds("hold", hold, 1)
+    validate_choice(prefer, "prefer", ("readers", "writers"))
+    validate_int(readers, "readers", 2, 16)
+    validate_seconds(seconds, "seconds", 0, 30)
+    validate_seconds(hold, "hold", 0, 1)
     rw = ReadWriteLock(prefer_writers=(prefer == "writers"))
     entries = {f"reader {i}": 0 for i in range(readers)} | {"writer": 0}
     waits: list[float] = []

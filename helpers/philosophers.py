@@ -3,14 +3,16 @@
 ``n`` philosophers sit round a table with one fork between each pair. Each
 philosopher is a real thread and each fork a ``threading.Lock``; to eat, a
 philosopher needs both neighbouring forks. Nothing can hang: a philosopher who
-waits long for a fork looks at the wait-for graph, and if it has a cycle the
+waits long for a fork looks at who holds and who waits for which fork (the
+resource-allocation graph), and if it has a cycle the
 dinner is declared deadlocked and everyone puts the forks down.
 
 - :func:`dine` -- run one dinner with a strategy (``"naive"``, ``"ordered"``,
   ``"waiter"``) and get a :class:`DinnerResult` (meals, deadlocked or not).
 - :func:`draw_meals` -- meals per philosopher as bars.
 - :func:`dinner_panel` -- a widget: choose the number of philosophers and a
-  strategy, press Run, see the meals and the wait-for graph.
+  strategy, press Run, see the meals and, after a deadlock, the
+  resource-allocation graph and the wait-for graph.
 
 ::
 
@@ -26,17 +28,26 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .hazards import (
-    BARRIER_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    _check_choice,
-    _check_seconds,
-    _check_whole,
-    _join_all,
-    _thread,
-    draw_wait_for_graph,
-    find_cycle,
-)
+from .hazards import draw_resource_graph, draw_wait_for_graph, find_cycle
+from .validation import validate_choice, validate_int, validate_seconds
+
+#: Seconds a thread waits for the others at the starting barrier.
+BARRIER_TIMEOUT = 10.0
+#: Seconds a run may take beyond its own time limit before it is given up.
+DEFAULT_TIMEOUT = 20.0
+
+
+def _thread(target, name: str, args: tuple = ()) -> threading.Thread:
+    return threading.Thread(target=target, name=name, args=args, daemon=True)
+
+
+def _join_all(threads: list[threading.Thread], deadline: float) -> None:
+    """Join every thread, giving up at ``deadline`` (perf_counter seconds)."""
+    for t in threads:
+        t.join(max(0.0, deadline - time.perf_counter()))
+    alive = [t.name for t in threads if t.is_alive()]
+    if alive:
+        raise TimeoutError(f"threads {', '.join(alive)} did not finish in time")
 
 __all__ = ["dine", "draw_meals", "dinner_panel", "DinnerResult", "STRATEGIES"]
 
@@ -102,7 +113,8 @@ def _philosopher(i: int, n: int, strategy: str, forks: list, seat, table: dict,
 def _take(fork: threading.Lock, table: dict, me: str, name: str, end: float,
           patience: float) -> bool:
     """Wait for a fork in short steps. Every ``patience`` seconds of waiting (and when the
-    dinner ends) look for a cycle in the wait-for graph: if there is one, declare a deadlock.
+    dinner ends) look for a cycle in the resource-allocation graph: if there is one, declare
+    a deadlock.
     Returns False if we leave without the fork."""
     with table["guard"]:
         table["waits"][me] = name
@@ -147,14 +159,14 @@ def dine(n: int = 5, strategy: str = "naive", seconds: float = 1.0, patience: fl
       least one of them can always get both forks.
 
     A philosopher that has waited ``patience`` seconds for a fork looks at the
-    wait-for graph; if it has a cycle, the dinner is declared deadlocked and
+    resource-allocation graph; if it has a cycle, the dinner is declared deadlocked and
     everyone puts their forks down and leaves. The dinner lasts
     at most ``seconds`` (plus the patience), and every thread is joined.
     """
-    _check_whole("n", n, 2, 8)
-    _check_choice("strategy", strategy, STRATEGIES)
-    _check_seconds("seconds", seconds, 30)
-    _check_seconds("patience", patience, 10)
+    validate_int(n, "n", 2, 8)
+    validate_choice(strategy, "strategy", STRATEGIES)
+    validate_seconds(seconds, "seconds", 0, 30)
+    validate_seconds(patience, "patience", 0, 10)
     forks = [threading.Lock() for _ in range(n)]
     seat = threading.Semaphore(n - 1) if strategy == "waiter" else None
     table = {"meals": [0] * n, "holds": {}, "waits": {}, "guard": threading.Lock(),
@@ -196,7 +208,8 @@ def dinner_panel(seconds: float = 1.0, patience: float = 0.5):
     """A widget: pick the number of philosophers (2-8) and a strategy, press Run, see the dinner.
 
     The run uses real threads and takes at most about ``seconds + patience``;
-    the panel shows meals per philosopher and, after a deadlock, the wait-for graph.
+    the panel shows meals per philosopher and, after a deadlock, the resource-allocation
+    graph and the wait-for graph.
     ``panel.run()`` does what the button does; ``panel.result`` is the last result.
     """
     import ipywidgets as widgets
@@ -219,14 +232,16 @@ def dinner_panel(seconds: float = 1.0, patience: float = 0.5):
             result = dine(count.value, strategy.value, seconds, patience)
         finally:
             button.disabled = False
-        fig = plots.figure(9, 3.6)
-        draw_meals(fig.add_subplot(1, 2, 1), result)
-        graph = fig.add_subplot(1, 2, 2)
+        fig = plots.figure(12, 3.8)
+        draw_meals(fig.add_subplot(1, 3, 1), result)
+        graphs = fig.add_subplot(1, 3, 2), fig.add_subplot(1, 3, 3)
         if result.deadlocked:
-            draw_wait_for_graph(graph, result.holds, result.waits)
+            draw_resource_graph(graphs[0], result.holds, result.waits)
+            draw_wait_for_graph(graphs[1], result.holds, result.waits)
         else:
-            graph.axis("off")
-            graph.text(0.5, 0.5, "nobody got stuck:\nno wait-for cycle", ha="center")
+            for graph in graphs:
+                graph.axis("off")
+            graphs[0].text(0.5, 0.5, "nobody got stuck:\nno cycle", ha="center")
         image.value = plots.to_png(fig)
         text.value = f"<pre>{result}</pre>"
         panel.result = result

@@ -1,133 +1,80 @@
-"""The hazards must reproduce every time, the fixes must work, and nothing may be left running."""
+"""Lesson 05's instruments: timing in turn, the freeable lock, and the two deadlock graphs."""
 
 import threading
 import time
 
 import pytest
 
-from helpers import hazards, launch, system
+from helpers import hazards, plots
+
+pytestmark = pytest.mark.usefixtures("nothing_left_running")
 
 
-@pytest.fixture(autouse=True)
-def nothing_left_behind():
-    threads_before = threading.active_count()
-    children_before = {p.pid for p in launch.leftover_workers()}  # e.g. from other test modules
-    yield
-    assert hazards.leftover_threads() == []
-    assert threading.active_count() <= threads_before
-    assert [p.pid for p in launch.leftover_workers() if p.pid not in children_before] == []
+def test_time_in_turn_repeats_each_function_in_turn():
+    calls = []
+    timings = hazards.time_in_turn({"a": lambda: calls.append("a") or 1,
+                                    "b": lambda: calls.append("b") or 2}, repeats=3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3          # one warm-up each, then in turn
+    assert timings.results == {"a": [1, 1, 1], "b": [2, 2, 2]}
+    assert all(t >= 0 for ts in timings.seconds.values() for t in ts)
+    assert timings.ratio("a", "a") == 1.0
+    assert "3 runs of each" in str(timings)
 
 
-# --------------------------------------------------------------------------- race
-
-
-def test_thread_race_loses_updates_in_every_run():
-    losses = [hazards.race_threads(4, 1000).lost for _ in range(5)]
-    assert all(lost > 0 for lost in losses), losses
-
-
-def test_thread_race_with_lock_loses_nothing():
-    for _ in range(3):
-        result = hazards.race_threads(4, 300, guard="lock")
-        assert result.lost == 0
-        assert result.final == result.expected == 1200
-
-
-def test_bare_increment_runs_and_reports_consistent_numbers():
-    # How much a bare `+= 1` loses depends on the Python version: only check the bookkeeping.
-    result = hazards.race_threads(2, 10_000, window="none")
-    assert 0 <= result.lost < result.expected
-    assert result.final + result.lost == 20_000
-
-
-def test_process_race_loses_updates_in_every_run():
-    losses = [hazards.race_processes(2, 10_000).lost for _ in range(5)]
-    assert all(lost > 0 for lost in losses), (system.course_start_method(), losses)
-
-
-def test_value_with_its_own_lock_still_loses_updates():
-    # Value(lock=True) guards each read and each write, not the read-modify-write pair.
-    assert hazards.race_processes(2, 10_000, guard="value-lock").lost > 0
-
-
-def test_process_race_with_lock_loses_nothing():
-    result = hazards.race_processes(2, 500, guard="lock")
-    assert result.lost == 0 and result.final == 1000
-    assert result.start_method == system.course_start_method()
-
-
-def test_lock_cost_measures_both_versions():
-    cost = hazards.lock_cost("threads", 2, 1000, repeats=2, window="yield")
-    assert len(cost.locked) == len(cost.unlocked) == 2
-    assert all(t > 0 for t in cost.locked + cost.unlocked)
-    assert max(cost.lost_locked) == 0 and min(cost.lost_unlocked) > 0
-    assert "as long" in str(cost)
-
-
-@pytest.mark.parametrize("kwargs, error", [
-    (dict(n_threads=0), ValueError),
-    (dict(n_threads=1), ValueError),
-    (dict(n_threads=2.5), TypeError),
-    (dict(n_threads=True), TypeError),
-    (dict(increments=0), ValueError),
-    (dict(increments=10**9), ValueError),
-    (dict(guard="mutex"), ValueError),
-    (dict(window="wide"), ValueError),
-    (dict(timeout=0), ValueError),
+@pytest.mark.parametrize("runs, repeats, error", [
+    ({}, 3, TypeError), ({"a": 1}, 3, TypeError), ([lambda: 0], 3, TypeError),
+    ({"a": lambda: 0}, 0, ValueError), ({"a": lambda: 0}, 2.5, TypeError),
 ])
-def test_race_threads_refuses_bad_input_before_starting(kwargs, error):
-    before = threading.active_count()
+def test_time_in_turn_refuses_bad_input(runs, repeats, error):
     with pytest.raises(error):
-        hazards.race_threads(**kwargs)
-    assert threading.active_count() == before
+        hazards.time_in_turn(runs, repeats)
 
 
-def test_race_processes_refuses_bad_input_before_starting():
-    with pytest.raises(ValueError, match="Start method"):
-        hazards.race_processes(start_method="teleport")
-    with pytest.raises(ValueError, match="guard"):
-        hazards.race_processes(guard="mutex")
-    with pytest.raises(ValueError, match="n_procs"):
-        hazards.race_processes(n_procs=100)
-    assert launch.leftover_workers() == []
+def test_draw_timings():
+    fig = plots.figure()
+    ax = fig.add_subplot()
+    hazards.draw_timings(ax, hazards.time_in_turn({"no lock": lambda: 0, "lock": lambda: 0}, 2))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["no lock", "lock"]
+    assert "ms" in ax.get_ylabel()
 
 
-# --------------------------------------------------------------------------- check-then-act
+def test_freeable_lock_is_a_lock_and_knows_its_holder():
+    lock = hazards.FreeableLock("L")
+    with lock:
+        assert lock.locked() and lock.held_by_me() and lock.holder == "MainThread"
+        assert not lock.acquire(timeout=0.05)
+        assert not lock.acquire(blocking=False)
+    assert not lock.locked() and lock.acquisitions == 1
 
 
-def test_booking_without_lock_oversells_every_time():
-    results = [hazards.sell_tickets(5, 20) for _ in range(5)]
-    assert all(r.oversold > 0 for r in results), [r.sold for r in results]
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # SystemExit
+def test_a_deadlock_on_freeable_locks_is_seen_and_freed():
+    a, b = hazards.FreeableLock("lock A"), hazards.FreeableLock("lock B")
+    start = threading.Barrier(2)
 
+    def transfer(first, second):
+        with first:
+            start.wait(timeout=5)
+            with second:
+                pass
 
-def test_booking_with_lock_sells_exactly_the_seats():
-    result = hazards.sell_tickets(5, 20, guard="lock")
-    assert result.sold == 5 and result.oversold == 0
-    assert len(set(result.sold_to)) == 5
-
-
-def test_cache_check_then_act_computes_more_than_once():
-    assert hazards.cache_fill_race(8) > 1
-
-
-# --------------------------------------------------------------------------- deadlock
-
-
-def test_opposite_lock_order_deadlocks_and_is_detected_within_the_timeout():
-    t0 = time.perf_counter()
-    result = hazards.two_locks("opposite", patience=0.5, hold=0.02)
-    assert time.perf_counter() - t0 < 0.5 + 3.0
-    assert result.deadlocked
-    assert result.holds == {"thread 1": ["lock A"], "thread 2": ["lock B"]}
-    assert result.waits == {"thread 1": "lock B", "thread 2": "lock A"}
-    assert "DEADLOCK" in str(result)
-
-
-@pytest.mark.parametrize("strategy", ["ordered", "trylock"])
-def test_lock_fixes_finish(strategy):
-    result = hazards.two_locks(strategy, patience=2.0, hold=0.02)
-    assert not result.deadlocked
-    assert result.finished == ["thread 1", "thread 2"]
+    threads = [threading.Thread(target=transfer, args=(a, b), name="thread 1"),
+               threading.Thread(target=transfer, args=(b, a), name="thread 2")]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    holds, waits = hazards.holds_and_waits([a, b])
+    assert holds == {"thread 1": ["lock A"], "thread 2": ["lock B"]}
+    assert waits == {"thread 1": "lock B", "thread 2": "lock A"}
+    assert hazards.find_cycle(holds, waits) == ["thread 1", "lock B", "thread 2", "lock A"]
+    assert hazards.wait_for_edges(holds, waits) == {"thread 1": "thread 2",
+                                                    "thread 2": "thread 1"}
+    a.free()
+    b.free()
+    for t in threads:
+        t.join(2)
+    assert not any(t.is_alive() for t in threads)
+    assert not a.locked() and not b.locked()   # the with blocks released what they held
 
 
 def test_find_cycle():
@@ -137,30 +84,20 @@ def test_find_cycle():
     assert hazards.find_cycle({}, {}) == []
 
 
-def test_wait_for_graph_draws_and_names_the_cycle():
-    from helpers import plots
-
-    fig = plots.figure()
-    ax = fig.add_subplot()
-    hazards.draw_wait_for_graph(ax, {"t1": ["A"], "t2": ["B"]}, {"t1": "B", "t2": "A"})
-    assert ax.get_title().startswith("cycle: t1 -> B -> t2 -> A -> t1")
+def test_both_graphs_draw_and_name_what_they_are():
+    fig = plots.figure(8, 4)
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    holds, waits = {"t1": ["A"], "t2": ["B"]}, {"t1": "B", "t2": "A"}
+    hazards.draw_resource_graph(left, holds, waits)
+    hazards.draw_wait_for_graph(right, holds, waits)
+    assert left.get_title().startswith("resource-allocation graph")
+    assert right.get_title().startswith("wait-for graph")
+    assert "deadlock" in left.get_title() and "deadlock" in right.get_title()
     assert len(plots.to_png(fig)) > 1000
 
 
-# --------------------------------------------------------------------------- thread-safety
-
-
-def test_list_append_from_threads_loses_nothing():
-    expected, actual = hazards.append_from_threads(4, 20_000)
-    assert expected == actual == 80_000
-
-
-def test_iterating_a_dict_while_another_thread_adds_keys_fails():
-    error = hazards.iterate_while_mutating(1.0)
-    assert error is not None and "changed size during iteration" in error
-
-
-def test_process_race_that_runs_too_long_is_stopped_and_cleaned_up():
-    with pytest.raises(TimeoutError, match="did not finish"):
-        hazards.race_processes(2, 2_000_000, timeout=0.2)
-    # the autouse fixture then checks that both children are gone
+@pytest.mark.parametrize("kwargs", [dict(name=""), dict(name=None), dict(name=42),
+                                    dict(yield_after="yes")])
+def test_freeable_lock_refuses_bad_input(kwargs):
+    with pytest.raises(TypeError, match=next(iter(kwargs))):
+        hazards.FreeableLock(**kwargs)

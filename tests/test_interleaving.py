@@ -113,3 +113,23 @@ def test_explorer_widget_steps_and_runs():
     assert box.trace.shared == 2 and box.trace.lost == 0
     box.run_text("AQ")
     assert box.trace.steps == []
+
+
+def test_run_schedule_takes_linear_time_and_caps_the_length():
+    import time
+
+    long = "A" + "B" * (il.MAX_SCHEDULE - 9) + "AAAABBBB"
+    t0 = time.perf_counter()
+    trace = il.run_schedule(long, locked=True)
+    assert time.perf_counter() - t0 < 1.0          # quadratic took seconds at this size
+    assert len(trace.steps) == len(long)
+    with pytest.raises(ValueError, match="at most 1,000 letters"):
+        il.run_schedule("AB" * 100_000, locked=True)
+
+
+def test_run_schedule_button_with_an_empty_box_says_what_to_do():
+    box = il.explorer()
+    box.step("A")
+    box.run_text("   ")
+    assert "type a schedule such as AABBAB" in box.children[2].value
+    assert len(box.trace.steps) == 1               # the trace is kept, not silently reset
