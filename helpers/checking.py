@@ -31,6 +31,10 @@ __all__ = ["Outcome", "run_learner", "report", "missing_answer", "quietly"]
 
 _quiet = threading.local()
 
+#: Once the learner's function has returned, how long its leftover threads and processes
+#: get to end by themselves before they count as left running (seconds).
+LEFTOVER_GRACE = 1.0
+
 
 @dataclass
 class Outcome:
@@ -90,7 +94,7 @@ def run_learner(fn: Callable, args: Sequence = (), timeout: float = 10.0,
 
     t0 = time.perf_counter()
     try:
-        with watch(timeout):
+        with watch(timeout, grace=LEFTOVER_GRACE):
             worker = threading.Thread(target=call, name="your-code", daemon=True)
             worker.start()
             worker.join(timeout)

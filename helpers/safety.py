@@ -242,24 +242,28 @@ class _Alarm:
             self._thread.join()
 
 
-def watch(timeout: float = 10.0, *, report: bool = True) -> contextlib.AbstractContextManager:
+def watch(timeout: float = 10.0, *, report: bool = True,
+          grace: float | None = None) -> contextlib.AbstractContextManager:
     """Run a block of your code with a deadline; afterwards nothing it started is left running.
 
     ``timeout`` (seconds, up to 600) counts from the start of the block. See the
-    module help (``safety?``) for what happens at the end. With ``report=False``
-    stuck threads and stopped processes are cleaned up as far as possible but no
-    :class:`Stuck` is raised.
+    module help (``safety?``) for what happens at the end. ``grace`` (seconds) caps
+    how long the watch waits, once the block has ended, for what it left running
+    (default: until the deadline). With ``report=False`` stuck threads and stopped
+    processes are cleaned up as far as possible but no :class:`Stuck` is raised.
     """
     from .validation import validate_seconds
 
     validate_seconds(timeout, "timeout", low=0.01, high=600)  # at once, not at the with
+    if grace is not None:
+        validate_seconds(grace, "grace", low=0.0, high=600)
     if not isinstance(report, bool):
         raise TypeError(f"report must be True or False, not {report!r}.")
-    return _watch(float(timeout), report)
+    return _watch(float(timeout), report, grace)
 
 
 @contextlib.contextmanager
-def _watch(timeout: float, report: bool) -> Iterator[None]:
+def _watch(timeout: float, report: bool, grace: float | None = None) -> Iterator[None]:
     threads_before = set(threading.enumerate())
     children_before = _child_pids()
     deadline = time.monotonic() + timeout
@@ -276,7 +280,8 @@ def _watch(timeout: float, report: bool) -> Iterator[None]:
     finally:
         alarm.cancel()
         try:
-            stuck = _finish(threads_before, children_before, deadline)
+            end = deadline if grace is None else min(deadline, time.monotonic() + grace)
+            stuck = _finish(threads_before, children_before, end)
         except KeyboardInterrupt:
             stuck = None  # a second interrupt while cleaning up: give up quietly
     # A KeyboardInterrupt from our alarm may arrive just after the block ended.

@@ -121,3 +121,14 @@ def test_a_multiprocessing_queue_used_in_the_block_is_not_a_stuck_thread(nothing
         assert q.get(timeout=2) == "hello"
     q.close()
     q.join_thread()
+
+
+@pytest.mark.timeout(30)
+def test_grace_caps_the_wait_for_leftovers_after_the_block():
+    gate = threading.Event()
+    t0 = time.perf_counter()
+    with pytest.raises(Stuck):
+        with watch(timeout=20, grace=0.3):
+            threading.Thread(target=gate.wait, args=(10,), daemon=True).start()
+    assert time.perf_counter() - t0 < 3
+    gate.set()
