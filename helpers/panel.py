@@ -13,13 +13,8 @@ speedup curve at once, so the curve grows while you watch. At the end, one
 more run per mode is recorded with n workers and drawn as a timeline beside
 the curve: it shows *when* each worker was really running.
 
-Why the work runs in a background thread: a button's ``on_click`` function
-runs on the kernel's main thread, and while it runs the kernel reads no other
-widget message -- a Stop click would only arrive after the run had ended. So
-Run starts a thread that does the measuring and updates the widgets, and the
-main thread stays free to hear Stop. That thread never prints (its output
-would land in whichever cell ran last); it reports through the ``status``
-label and the plot.
+The measuring runs in a background thread, so that Stop can be heard while
+Run is busy: ``SpeedupPanel?`` explains.
 """
 
 from __future__ import annotations
@@ -162,7 +157,7 @@ def one_blas_thread(kind: str) -> Iterator[None]:
 
 
 def blas_threads() -> int | None:
-    """How many threads BLAS may use in the process that calls this (None if threadpoolctl sees no BLAS).
+    """How many threads BLAS may use in the process that calls this (None if threadpoolctl sees none).
 
     Run it in a worker to see the limit of :func:`one_blas_thread` arrive there.
     """
@@ -216,6 +211,30 @@ def gil_sentence() -> str:
             "at the same time, so on pure-Python work they can speed up like processes.")
 
 
+def physical_ceiling() -> int:
+    """Physical cores among the CPUs this Python may use (at most :func:`helpers.system.usable_cpus`).
+
+    With SMT (hyper-threading) two logical CPUs share one core, so CPU-bound work
+    usually stops speeding up near the number of *cores*. Linux: counted from
+    ``/sys/devices/system/cpu/cpuN/topology`` over the allowed CPUs; elsewhere
+    ``psutil.cpu_count(logical=False)``.
+    """
+    from pathlib import Path
+
+    usable = system.usable_cpus()
+    cores = set()
+    for cpu in system.affinity_cpus() or []:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add((topology / "physical_package_id").read_text().strip()
+                      + ":" + (topology / "core_id").read_text().strip())
+        except OSError:
+            cores = set()
+            break
+    physical = len(cores) or system.physical_cores() or usable
+    return max(1, min(usable, physical))
+
+
 def cpu_sentence() -> str:
     """One sentence on how many workers this machine can run at once (from system.usable_cpus())."""
     cpus = system.usable_cpus()
@@ -224,20 +243,13 @@ def cpu_sentence() -> str:
                 "processes take turns just like threads, and every CPU-bound curve stays flat near 1x. "
                 "That is the machine's limit, not the method's; on a laptop with more cores the "
                 "process curve climbs.")
-    return (f"This Python may use {cpus} CPUs, so at most {cpus} workers can compute at the same "
+    text = (f"This Python may use {cpus} CPUs, so at most {cpus} workers can compute at the same "
             f"moment: no CPU-bound speedup can go above {cpus}x here.")
-
-
-def speedup_sentence(sweep: Sweep, n_workers: int) -> str:
-    """The measured speedups at ``n_workers``, one clause per mode, e.g. 'threads 0.97x, processes 1.91x'."""
-    parts = []
-    for mode in sweep.modes():
-        s = sweep.speedup_at(mode, n_workers)
-        if s is not None:
-            parts.append(f"{mode} {s:.2f}x")
-    if not parts:
-        return f"nothing measured with {n_workers} workers yet"
-    return f"with {n_workers} workers: " + ", ".join(parts)
+    cores = physical_ceiling()
+    if cores < cpus:
+        text += (f" They sit on {cores} physical cores (two hardware threads share a core), so "
+                 f"expect the curve to flatten nearer {cores}x.")
+    return text
 
 
 def expected_speedup(kind: str, mode: str, n_workers: int, usable_cpus: int) -> float:
@@ -323,6 +335,15 @@ def draw_timelines(axes: Sequence[Axes], runs: Iterable[RunResult]) -> None:
             legend.set_bbox_to_anchor((1.01, 1.0), transform=ax.transAxes)
 
 
+def draw_core_ceiling(ax: Axes, up_to: int) -> None:
+    """Add the physical-core ceiling min(n, cores) to a speedup plot (dash-dotted)."""
+    cores = physical_ceiling()
+    ns = list(range(1, up_to + 1))
+    ax.plot(ns, [min(n, cores) for n in ns], ls="-.", lw=1.5, color=plots.COLORS["ceiling"],
+            label=f"ceiling: {cores} physical core(s)")
+    ax.legend(loc="upper left", fontsize="small")
+
+
 def draw_panel(fig: Figure, sweep: Sweep, timelines: dict[str, RunResult], max_workers: int,
                stopped: bool = False) -> None:
     """The panel's picture: the speedup curve on the left, one timeline per mode on the right.
@@ -330,7 +351,9 @@ def draw_panel(fig: Figure, sweep: Sweep, timelines: dict[str, RunResult], max_w
     ``stopped``: the run was stopped, so the place of the timelines says so.
     """
     grid = fig.add_gridspec(max(1, len(timelines)), 2, width_ratios=[1.1, 1])
-    plots.draw_speedup(fig.add_subplot(grid[:, 0]), sweep, max_workers=max_workers)
+    ax = fig.add_subplot(grid[:, 0])
+    plots.draw_speedup(ax, sweep, max_workers=max_workers)
+    draw_core_ceiling(ax, max(max_workers, *(p.n_workers for p in sweep.points), 2))
     if not timelines:
         ax = fig.add_subplot(grid[:, 1])
         ax.set_axis_off()
@@ -567,8 +590,8 @@ class SpeedupPanel:
 
 __all__ = [
     "BLAS_THREAD_VARIABLES", "MAX_REPEATS", "MAX_SECONDS", "MODE_CHOICES", "STOP_WAIT", "SpeedupPanel",
-    "blas_threads", "check_settings", "cpu_sentence", "default_repeats", "default_workers", "draw_panel",
+    "blas_threads", "check_settings", "cpu_sentence", "default_repeats", "default_workers", "draw_core_ceiling", "draw_panel",
     "draw_timelines", "expected_speedup", "explain_speedups", "format_shares", "gil_sentence",
-    "measure_timelines", "one_blas_thread", "running_shares", "speedup_sentence", "summary", "worker_cap",
+    "measure_timelines", "one_blas_thread", "physical_ceiling", "running_shares", "summary", "worker_cap",
     "worker_counts",
 ]

@@ -353,3 +353,45 @@ def test_format_shares_says_why_a_share_is_missing():
     assert "Linux only" in panel.format_shares(run_with([None, None]))
     partly = panel.format_shares(run_with([None, 0.5]))
     assert partly.startswith("-, 0.50") and "sampler" in partly
+
+
+def test_physical_ceiling_is_between_1_and_the_usable_cpus(monkeypatch):
+    cores = panel.physical_ceiling()
+    assert 1 <= cores <= system.usable_cpus()
+    monkeypatch.setattr(system, "usable_cpus", lambda: 1)
+    assert panel.physical_ceiling() == 1
+
+
+def test_physical_ceiling_counts_smt_siblings_once(monkeypatch, tmp_path):
+    """Two logical CPUs on one core (SMT) count as one physical core."""
+    from pathlib import Path
+
+    real_path = Path
+
+    def fake_path(text):
+        if str(text).startswith("/sys/devices/system/cpu/cpu"):
+            cpu = int(str(text).split("cpu/cpu")[1].split("/")[0])
+            folder = tmp_path / f"cpu{cpu}"
+            folder.mkdir(exist_ok=True)
+            (folder / "physical_package_id").write_text("0\n")
+            (folder / "core_id").write_text(f"{cpu // 2}\n")
+            return folder
+        return real_path(text)
+
+    import pathlib
+    monkeypatch.setattr(pathlib, "Path", fake_path)
+    monkeypatch.setattr(system, "affinity_cpus", lambda: [0, 1, 2, 3])
+    monkeypatch.setattr(system, "usable_cpus", lambda: 4)
+    assert panel.physical_ceiling() == 2
+    assert "2 physical cores" in panel.cpu_sentence()
+
+
+def test_panel_plot_draws_the_physical_core_ceiling():
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure()
+    sweep = measure.Sweep("cpu", 0.4, None, 2, [measure.Point("processes", 1, [1.0]),
+                                                measure.Point("processes", 2, [0.6])])
+    panel.draw_panel(fig, sweep, {}, 2)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert any("physical core" in label for label in labels), labels
