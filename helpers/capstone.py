@@ -114,7 +114,7 @@ def make_job(seconds: float = 1.0, seed: int = 2024, words_per_doc: int = 200) -
     A sample of 200 documents is timed first (a warm-up, then the median of three
     runs); the number of documents is chosen from it.
     """
-    workloads.check_seconds(seconds)
+    workloads.validate_work_seconds(seconds)
     count_words = _count_words()
     sample = make_corpus(200, words_per_doc, seed)
     count_words(sample)  # warm-up

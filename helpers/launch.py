@@ -227,11 +227,6 @@ def validate_worker_count(n: object, name: str = "n_workers") -> int:
     return n
 
 
-#: Old names, kept while lessons move to the ``validate_`` names (``check_`` means grading).
-check_worker_count = validate_worker_count
-check_importable = validate_importable
-
-
 # --------------------------------------------------------------------------- workers
 
 

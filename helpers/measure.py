@@ -185,7 +185,7 @@ def sweep(kind: str = "cpu", worker_counts: Sequence[int] = (1, 2), modes: Seque
         launch.validate_worker_count(n)
     counts = sorted(set(worker_counts) | {1})
     validate_int(repeats, "repeats", low=1, high=100)
-    workloads.check_seconds(seconds)
+    workloads.validate_work_seconds(seconds)
     for mode in validate_sequence(modes, "modes", max_len=len(launch.MODES)):
         validate_choice(mode, "each mode", launch.MODES)
     method = validate_start_method(start_method)

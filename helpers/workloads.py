@@ -166,19 +166,21 @@ def units_for(kind: str, seconds: float) -> int:
 
     Raises ValueError for a negative, zero or absurd duration.
     """
-    check_seconds(seconds)
+    validate_work_seconds(seconds)
     return max(1, round(scaled_seconds(seconds) / seconds_per_unit(kind)))
 
 
-def check_seconds(seconds: float) -> None:
-    """Raise a clear ValueError unless 0 < seconds <= MAX_SECONDS."""
+def validate_work_seconds(seconds: object, name: str = "seconds") -> float:
+    """Refuse an amount of work unless it is a number of seconds above 0 and at most MAX_SECONDS."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-        raise TypeError(f"The amount of work is given in seconds (a number), not {seconds!r}.")
+        raise TypeError(f"{name}: the amount of work is given in seconds (a number), "
+                        f"not {seconds!r}.")
     if not 0 < seconds <= MAX_SECONDS:
         raise ValueError(
-            f"Asked for {seconds} s of work. Use a duration above 0 and at most "
+            f"{name}: asked for {seconds} s of work. Use a duration above 0 and at most "
             f"{MAX_SECONDS:g} s; a few seconds are enough to see every effect in this course."
         )
+    return float(seconds)
 
 
 def split_evenly(total: int, parts: int) -> list[int]:
