@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from . import launch, measure, plots, system, workloads
 from .launch import RunResult
 from .measure import Point, Sweep
+from .validation import validate_choice, validate_int
 
 #: The choices of the mode control, and the modes each one measures.
 MODE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -88,25 +89,22 @@ def worker_counts(up_to: int) -> list[int]:
     return counts
 
 
-def check_settings(kind: str, mode: str, max_workers: int, repeats: int, seconds: float) -> None:
+def validate_settings(kind: str, mode: str, max_workers: int, repeats: int, seconds: float) -> None:
     """Raise a ValueError or TypeError in plain words if the panel cannot run with these settings.
 
     Nothing is started; call this before launching anything.
     """
-    if kind not in workloads.KINDS:
-        raise ValueError(f"Unknown kind of work {kind!r}. Choose one of: {', '.join(workloads.KINDS)}.")
-    if mode not in MODE_CHOICES:
-        raise ValueError(f"mode must be one of {', '.join(MODE_CHOICES)}, not {mode!r}.")
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int):
-        raise TypeError(f"The number of workers must be a whole number, not {max_workers!r}.")
+    validate_choice(kind, "kind", workloads.KINDS)
+    validate_choice(mode, "mode", MODE_CHOICES)
     cap = worker_cap()
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int):
+        raise TypeError(f"max_workers must be a whole number, not {max_workers!r}.")
     if not 2 <= max_workers <= cap:
         raise ValueError(
             f"max_workers={max_workers}: a speedup curve needs at least 2 workers, and this panel "
             f"goes up to {cap} here (twice the {system.usable_cpus()} usable CPU(s), at least 4)."
         )
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= MAX_REPEATS:
-        raise ValueError(f"repeats must be a whole number from 1 to {MAX_REPEATS}, not {repeats!r}.")
+    validate_int(repeats, "repeats", low=1, high=MAX_REPEATS)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(f"seconds is the amount of work per run, a number, not {seconds!r}.")
     if not 0 < seconds <= MAX_SECONDS:
@@ -402,7 +400,7 @@ class SpeedupPanel:
 
         max_workers = default_workers() if max_workers is None else max_workers
         repeats = default_repeats() if repeats is None else repeats
-        check_settings(kind, mode, max_workers, repeats, seconds)
+        validate_settings(kind, mode, max_workers, repeats, seconds)
         self.seconds = seconds
         self.sweep: Sweep | None = None
         self.timelines: dict[str, RunResult] = {}
@@ -470,7 +468,7 @@ class SpeedupPanel:
         Raises ValueError for bad settings and RuntimeError if a run is going.
         """
         settings = self.settings()
-        check_settings(**settings)
+        validate_settings(**settings)
         if self.running:
             raise RuntimeError("A run is already going: press Stop or wait for it to finish.")
         self._join()  # a finished earlier run: collect its thread
@@ -590,7 +588,7 @@ class SpeedupPanel:
 
 __all__ = [
     "BLAS_THREAD_VARIABLES", "MAX_REPEATS", "MAX_SECONDS", "MODE_CHOICES", "STOP_WAIT", "SpeedupPanel",
-    "blas_threads", "check_settings", "cpu_sentence", "default_repeats", "default_workers", "draw_core_ceiling", "draw_panel",
+    "blas_threads", "validate_settings", "cpu_sentence", "default_repeats", "default_workers", "draw_core_ceiling", "draw_panel",
     "draw_timelines", "expected_speedup", "explain_speedups", "format_shares", "gil_sentence",
     "measure_timelines", "one_blas_thread", "physical_ceiling", "running_shares", "summary", "worker_cap",
     "worker_counts",
