@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ..checking import missing_answer, report
 from ..exercises import Feedback
 from ..hazards import FREED, FreeableLock, find_cycle, holds_and_waits
-from ..safety import stack_of
+from ..safety import stack_of, watch
 
 __all__ = ["check_safe_increment", "check_transfer", "check_sell"]
 
@@ -83,7 +83,8 @@ def _call_together(fn: Callable, calls: Sequence[tuple], locks: Sequence[Freeabl
 
     threads = [threading.Thread(target=body, args=(i, args), name=f"caller-{i + 1}", daemon=True)
                for i, args in enumerate(calls)]
-    with forced_switching():
+    # The watch stops any process the learner's code started and left behind.
+    with watch(deadline + 5, report=False, grace=1.0), forced_switching():
         for t in threads:
             t.start()
         end = time.monotonic() + deadline
@@ -95,8 +96,9 @@ def _call_together(fn: Callable, calls: Sequence[tuple], locks: Sequence[Freeabl
         run.stuck = {t.name: stack_of(t) for t in alive}
         for lock in locks:
             lock.free()
+        freed_by = time.monotonic() + 2.0  # 2 s for all of them together, not each
         for t in alive:
-            t.join(2.0)
+            t.join(max(0.0, freed_by - time.monotonic()))
         run.still_running = [t.name for t in alive if t.is_alive()]
     return run
 
