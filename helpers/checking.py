@@ -124,17 +124,18 @@ def run_learner(fn: Callable, args: Sequence = (), timeout: float = 10.0,
 def report(correct: bool, message: str) -> Feedback:
     """Print ``Correct! message`` or ``Not yet. message`` and return the verdict.
 
-    Inside ``with quietly():`` nothing is printed; the verdict is only returned.
+    Inside ``with quietly():`` a right answer prints nothing (the verdict is only
+    returned); a wrong one is still printed, so a failing solution says why.
     """
     result = Feedback(bool(correct), message)
-    if not getattr(_quiet, "on", False):
+    if not (correct and getattr(_quiet, "on", False)):
         print(result)
     return result
 
 
 @contextlib.contextmanager
 def quietly() -> Iterator[None]:
-    """Checks inside this block print no verdict (a solution cell uses it: it must not praise).
+    """Checks inside this block print no praise (a solution cell uses it: it must not praise).
 
     ``assert check(...)`` inside it still fails loudly when the answer is wrong.
     """

@@ -4,7 +4,7 @@
 
 Looks for
 
-* processes started from this repository's virtual environments (.venv, .venv313): kernels,
+* processes started from this repository's virtual environments (.venv, .venv313, .venvft): kernels,
   multiprocessing workers and helpers, Jupyter servers, Dask workers, the Playwright driver --
   matched on the venv path in the command line or executable;
 * Chromium started by Playwright (its profile directory is named playwright_*);
@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-VENVS = [ROOT / ".venv", ROOT / ".venv313"]
+VENVS = [ROOT / ".venv", ROOT / ".venv313", ROOT / ".venvft"]
 SHM_DIR = Path("/dev/shm")
 SHM_PREFIX = "course_"
 
