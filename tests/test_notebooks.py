@@ -119,6 +119,9 @@ def test_the_quiz_grades_and_spreads_its_right_answers(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_no_cell_shows_the_quiz_answers_before_the_learner_answers(path):
     nb = read(path)
+    for cell in quiz_cells(nb):  # its source holds the answers: hidden, and not on the website
+        assert cell.metadata.get("jupyter", {}).get("source_hidden"), f"{path.name}: quiz source shows"
+        assert "remove-input" in cell.metadata.get("tags", []), f"{path.name}: quiz source on the site"
     explanations = [q.why for q in questions_of(nb)]
     quiz_sources = {c.source for c in quiz_cells(nb)}
     for cell in code_cells(nb):

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # helpers, without
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = Path(os.environ.get("COURSE_NOTEBOOK_DIR", ROOT / "notebooks"))
 WIDGETS_DIST = ROOT / "site" / "node_modules" / "@jupyter-widgets" / "html-manager" / "dist"
+MATHJAX = ROOT / "site" / "node_modules" / "mathjax" / "es5"
 
 
 def repository() -> str:
@@ -74,10 +75,19 @@ def execute(path: Path):
 
 
 def prepare(nb, name: str, machine: str) -> None:
+    cells = []
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "solution" in tags and "hide-cell" not in tags:
             tags.append("hide-cell")  # hidden on the page too, opened by a click
+        if cell.cell_type == "code" and "exercises.quiz(" in cell.source:
+            quiz_note = nbformat.v4.new_markdown_cell(
+                f"*On this page no Python runs, so the quiz below cannot check your answers: "
+                f"[open the notebook on Binder]({binder_link(name)}) to use it.*")
+            quiz_note.metadata["tags"] = ["site-note"]
+            cells.append(quiz_note)
+        cells.append(cell)
+    nb.cells = cells
     nb.cells.insert(1, note_cell(name, machine))
 
 
@@ -118,6 +128,10 @@ def main() -> int:
     for f in WIDGETS_DIST.iterdir():
         if f.is_file() and not f.name.endswith((".map", ".txt")) and "amd" not in f.name:
             shutil.copy(f, src / "_static" / "widgets" / f.name)
+    fonts = Path("output", "chtml", "fonts", "woff-v2")
+    shutil.copytree(MATHJAX / fonts, src / "_static" / "mathjax" / fonts)
+    shutil.copy(MATHJAX / "tex-chtml.js", src / "_static" / "mathjax")
+    shutil.copy(ROOT / "site" / "mathjax-config.js", src / "_static")
     for doc in ("instructor-guide.md", "glossary.md"):
         shutil.copy(ROOT / "docs" / doc, src / doc)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

@@ -96,6 +96,9 @@ def test_page_reads_well(page_name, site_url, browser):
             if target is not None:
                 assert target.exists(), f"broken internal link {href!r}"
 
+        text = page.locator("article").first.inner_text()
+        assert "$$" not in text and "\\frac" not in text, "a formula shows as raw LaTeX"
+
         outputs = page.locator(".cell_output").all_inner_texts()
         joined = "\n".join(outputs)
         assert "Loading widget" not in joined, "a widget did not render"
