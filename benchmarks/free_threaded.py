@@ -153,6 +153,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--n", type=int, default=4_000_000, help="loop iterations in all")
     parser.add_argument("--lost-runs", type=int, default=5)
+    parser.add_argument("--save", metavar="JSON", help="also write the results to this file "
+                        "(lesson 03 shows notebooks/data/free_threaded_reference.json)")
     args = parser.parse_args()
 
     regular, free = find_regular_313(), find_free_threaded()
@@ -212,10 +214,33 @@ def main() -> int:
         threads_n, each = 4, 200_000
         print(f"\nbare obj.v += 1 in {threads_n} threads x {each:,} on 3.13t "
               f"({args.lost_runs} runs; updates lost of {threads_n * each:,}):")
+        lost_by_gil = {}
         for gil in ("0", "1"):
             lost = [measure(free, lost_script, [str(threads_n), str(each)],
                             clean_env(PYTHON_GIL=gil))["lost"] for _ in range(args.lost_runs)]
+            lost_by_gil[gil] = lost
             print(f"  PYTHON_GIL={gil}: {', '.join(f'{x:,}' for x in lost)}")
+    if args.save:
+        import datetime
+
+        saved = {
+            "what": "benchmarks/free_threaded.py: a pure-Python loop split between 1 and 2 "
+                    "workers; medians of interleaved repeats (seconds)",
+            "date": f"{datetime.date.today():%Y-%m-%d}",
+            "machine": f"{os.cpu_count()} CPUs ({usable} usable), {cpu}",
+            "load_average": round(load, 2),
+            "python_regular": r_info["version"], "python_free_threaded": f_info["version"],
+            "loop_iterations": args.n, "repeats": args.repeats,
+            "seconds": {label: {"1": round(med[(label, 1)], 4), "2": round(med[(label, 2)], 4)}
+                        for label, *_ in configs},
+            "single_thread_ratio_ft_over_regular": round(single, 3),
+            "bare_increment_lost": {"threads": threads_n, "each": each,
+                                    "PYTHON_GIL=0": lost_by_gil["0"],
+                                    "PYTHON_GIL=1": lost_by_gil["1"]},
+        }
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.save).write_text(json.dumps(saved, indent=1) + "\n")
+        print(f"\nsaved to {args.save}")
     return 0
 
 

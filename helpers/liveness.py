@@ -16,25 +16,13 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .safety import join_all
 from .validation import validate_choice, validate_int, validate_seconds
 
 #: Seconds a thread waits for the others at the starting barrier.
 BARRIER_TIMEOUT = 10.0
 #: Seconds a run may take beyond its own time limit before it is given up.
 DEFAULT_TIMEOUT = 20.0
-
-
-def _thread(target, name: str, args: tuple = ()) -> threading.Thread:
-    return threading.Thread(target=target, name=name, args=args, daemon=True)
-
-
-def _join_all(threads: list[threading.Thread], deadline: float) -> None:
-    """Join every thread, giving up at ``deadline`` (perf_counter seconds)."""
-    for t in threads:
-        t.join(max(0.0, deadline - time.perf_counter()))
-    alive = [t.name for t in threads if t.is_alive()]
-    if alive:
-        raise TimeoutError(f"threads {', '.join(alive)} did not finish in time")
 
 __all__ = ["readers_and_writer", "ReadWriteLock", "StarvationResult"]
 
@@ -171,13 +159,13 @@ def readers_and_writer(prefer: str = "readers", readers: int = 3, seconds: float
     barrier = threading.Barrier(readers + 1)
     t0 = time.perf_counter()
     end = t0 + seconds
-    threads = [_thread(target=_reader, name=f"reader {i}",
+    threads = [threading.Thread(daemon=True, target=_reader, name=f"reader {i}",
                        args=(f"reader {i}", rw, hold, end, barrier, entries))
                for i in range(readers)]
-    threads.append(_thread(target=_writer, name="writer",
+    threads.append(threading.Thread(daemon=True, target=_writer, name="writer",
                            args=(rw, hold, end, barrier, entries, waits)))
     for t in threads:
         t.start()
-    _join_all(threads, end + DEFAULT_TIMEOUT)
+    join_all(threads, end + DEFAULT_TIMEOUT)
     return StarvationResult(prefer, entries, max(waits, default=seconds),
                             time.perf_counter() - t0)

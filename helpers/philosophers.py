@@ -29,25 +29,13 @@ import time
 from dataclasses import dataclass, field
 
 from .hazards import draw_resource_graph, draw_wait_for_graph, find_cycle
+from .safety import join_all
 from .validation import validate_choice, validate_int, validate_seconds
 
 #: Seconds a thread waits for the others at the starting barrier.
 BARRIER_TIMEOUT = 10.0
 #: Seconds a run may take beyond its own time limit before it is given up.
 DEFAULT_TIMEOUT = 20.0
-
-
-def _thread(target, name: str, args: tuple = ()) -> threading.Thread:
-    return threading.Thread(target=target, name=name, args=args, daemon=True)
-
-
-def _join_all(threads: list[threading.Thread], deadline: float) -> None:
-    """Join every thread, giving up at ``deadline`` (perf_counter seconds)."""
-    for t in threads:
-        t.join(max(0.0, deadline - time.perf_counter()))
-    alive = [t.name for t in threads if t.is_alive()]
-    if alive:
-        raise TimeoutError(f"threads {', '.join(alive)} did not finish in time")
 
 __all__ = ["dine", "draw_meals", "dinner_panel", "DinnerResult", "STRATEGIES"]
 
@@ -174,13 +162,13 @@ def dine(n: int = 5, strategy: str = "naive", seconds: float = 1.0, patience: fl
     barrier = threading.Barrier(n)
     t0 = time.perf_counter()
     end = t0 + seconds
-    threads = [_thread(target=_philosopher, name=f"philosopher-{i}",
+    threads = [threading.Thread(daemon=True, target=_philosopher, name=f"philosopher-{i}",
                        args=(i, n, strategy, forks, seat, table, barrier, end, patience,
                              reach, eat))
                for i in range(n)]
     for t in threads:
         t.start()
-    _join_all(threads, end + patience + DEFAULT_TIMEOUT)
+    join_all(threads, end + patience + DEFAULT_TIMEOUT)
     snapshot = table["snapshot"]
     holds, waits = snapshot if snapshot else ({}, {})
     deadlocked = bool(find_cycle(holds, waits))

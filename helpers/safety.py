@@ -42,8 +42,8 @@ import threading
 import time
 from collections.abc import Iterator
 
-__all__ = ["Stuck", "watch", "stack_of", "is_running", "new_child_processes", "wait_for_children",
-           "stop_children"]
+__all__ = ["Stuck", "watch", "stack_of", "is_running", "join_all", "new_child_processes",
+           "wait_for_children", "stop_children"]
 
 _STDLIB = sysconfig.get_paths()["stdlib"].replace("\\", "/")
 
@@ -147,6 +147,18 @@ def new_child_processes(before: set[int]) -> list:
             continue
         found.append(child)
     return found
+
+
+def join_all(threads: list[threading.Thread], deadline: float) -> None:
+    """Join every thread, giving up at ``deadline`` (a ``time.perf_counter()`` value).
+
+    Raises TimeoutError naming the threads still running then.
+    """
+    for t in threads:
+        t.join(max(0.0, deadline - time.perf_counter()))
+    alive = [t.name for t in threads if t.is_alive()]
+    if alive:
+        raise TimeoutError(f"threads {', '.join(alive)} did not finish in time")
 
 
 def _alive(child) -> bool:
