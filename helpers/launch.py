@@ -584,8 +584,19 @@ def _crash_message(i: int, proc) -> str:
         how = f"was killed by signal {signal.Signals(-code).name}"
     else:
         how = f"exited with code {code}"
-    return (f"Worker {i} (process {proc.pid}) {how} before reporting a result. "
+    why = ""
+    if code == 1 and not _is_fork(proc):
+        why = (" A spawn or forkserver child that ends with code 1 before it reports has usually "
+               "failed to import its function or to unpickle its arguments (a function typed "
+               "into a notebook cell, a lambda, an object only this Python has): see the error "
+               "it printed above, and put the function in a .py file.")
+    return (f"Worker {i} (process {proc.pid}) {how} before reporting a result.{why} "
             f"The other workers were stopped; the next run will start fresh ones.")
+
+
+def _is_fork(proc) -> bool:
+    """True if ``proc`` (a multiprocessing Process) was started with the fork method."""
+    return type(proc).__name__ == "ForkProcess"
 
 
 def stop_processes(procs: Sequence, grace: float = 1.0) -> None:

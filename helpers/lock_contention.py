@@ -244,7 +244,7 @@ def measure_lock_cost(fn: Callable, worker_counts: Sequence[int] = (1, 2, 4),
         validate_importable(fn, system.course_start_method())
     modes = list(dict.fromkeys(modes))
     method = system.course_start_method() if "processes" in modes else None
-    ops = {m: operations or default_operations(m) for m in modes}
+    ops = {m: default_operations(m) if operations is None else operations for m in modes}
     result = LockCost(ops, repeats, method, system.usable_cpus())
     rounds = repeats + 1  # the first is a warm-up
     groups: list[_Group] = []
