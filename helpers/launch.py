@@ -541,9 +541,9 @@ def _run_processes(fn, args_per_worker, method, timeout, start_together, track_c
                                    [procs[i].sentinel for i in waiting], timeout=0.05)
                 for i in sorted(waiting):
                     if pipes[i][0].poll():
-                        messages[i] = _receive(pipes[i][0], procs[i], i)
+                        messages[i] = _receive(pipes[i][0], procs[i], i, method)
                     elif procs[i].exitcode is not None and not pipes[i][0].poll(0.1):
-                        raise WorkerCrashed(_crash_message(i, procs[i]), i)
+                        raise WorkerCrashed(_crash_message(i, procs[i], method), i)
                     else:
                         continue
                     waiting.discard(i)
@@ -567,16 +567,16 @@ def _run_processes(fn, args_per_worker, method, timeout, start_together, track_c
     return RunResult("processes", method, wall, _records(messages, t0, sampler, "process", pids))
 
 
-def _receive(conn, proc, i: int):
+def _receive(conn, proc, i: int, method: str):
     """Read worker ``i``'s message; a pipe closed without one means the worker died."""
     try:
         return conn.recv()
     except EOFError:
         proc.join(1.0)
-        raise WorkerCrashed(_crash_message(i, proc), i) from None
+        raise WorkerCrashed(_crash_message(i, proc, method), i) from None
 
 
-def _crash_message(i: int, proc) -> str:
+def _crash_message(i: int, proc, method: str) -> str:
     code = proc.exitcode
     if code is None:
         how = "stopped answering"
@@ -585,7 +585,7 @@ def _crash_message(i: int, proc) -> str:
     else:
         how = f"exited with code {code}"
     why = ""
-    if code == 1 and not _is_fork(proc):
+    if code == 1 and method != "fork":
         why = (" A spawn or forkserver child that ends with code 1 before it reports has usually "
                "failed to import its function or to unpickle its arguments (a function typed "
                "into a notebook cell, a lambda, an object only this Python has): see the error "
@@ -593,10 +593,6 @@ def _crash_message(i: int, proc) -> str:
     return (f"Worker {i} (process {proc.pid}) {how} before reporting a result.{why} "
             f"The other workers were stopped; the next run will start fresh ones.")
 
-
-def _is_fork(proc) -> bool:
-    """True if ``proc`` (a multiprocessing Process) was started with the fork method."""
-    return type(proc).__name__ == "ForkProcess"
 
 
 def stop_processes(procs: Sequence, grace: float = 1.0) -> None:
